@@ -1,0 +1,75 @@
+# KodeWar: every target is idempotent and safe to re-run on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+WORKER_USER ?= kodewar
+SECCOMP_DEST ?= /etc/kodewar/seccomp.json
+APT_PACKAGES := podman runc uidmap slirp4netns fuse-overlayfs catatonit redis-server debootstrap \
+	curl ca-certificates python3-venv nodejs
+PYTEST_WORKERS ?= 2
+
+export KODEWAR_WORKER_USER := $(WORKER_USER)
+
+.PHONY: help install deps venv worker podman-service seccomp base-image images up test test-unit lint bench clean
+
+help:
+	@echo "make up     install what is missing, check the host, run the seed example in the sandbox"
+	@echo "make test   install what is missing, then run the whole test suite"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  sandbox benchmarks (figures go to docs/benchmarks.md)"
+
+install: deps venv worker podman-service seccomp base-image images
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$(echo $$missing | tr '\n' ' ' | sed 's/^/ /')"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "apt: all packages present"; fi
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+worker:
+	scripts/worker-user.sh
+
+podman-service: worker
+	scripts/podman-service.sh
+
+seccomp: venv
+	$(PY) -m sandbox.seccomp_profile --check
+	install -D -m 0644 sandbox/seccomp.json $(SECCOMP_DEST)
+
+base-image: podman-service
+	scripts/base-image.sh
+
+images: base-image venv
+	$(VENV)/bin/kodewar images build
+
+up: install
+	$(VENV)/bin/kodewar doctor
+	@printf 'def solution(x): return x * 2\n' > /tmp/kodewar-seed.py
+	@echo '[{"input": "2", "expected": "4"}]' > /tmp/kodewar-seed.json
+	$(VENV)/bin/kodewar run /tmp/kodewar-seed.py --language python --tests /tmp/kodewar-seed.json
+	@echo
+	@echo "The sandbox is ready. Try: $(VENV)/bin/kodewar run FILE --language LANG [--tests TESTS.json] [--json]"
+
+test: install
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+
+test-unit: venv
+	$(VENV)/bin/pytest -q tests/unit
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy api actors sandbox kodewar bench
+
+bench: install
+	$(PY) bench/sandbox_bench.py

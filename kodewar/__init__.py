@@ -1,0 +1,1 @@
+"""KodeWar's composition root: settings and the `kodewar` command, wiring api -> actors -> sandbox."""

@@ -1,0 +1,255 @@
+"""KodeWar's in-container harness. Runs as the container's PID 1, uid 0 with only CAP_SETUID/SETGID.
+
+It reads one job (a JSON line) from stdin, then for each stage (write files, compile, each test) forks a
+child that drops to the job's unprivileged uid, sets rlimits and execs. It measures every stage with
+wait4 and reports one JSON line per stage on stdout, which is the runner's attach pipe: results never
+pass through files the sandbox could write. The harness itself never touches /box by path; only
+children that already dropped privileges do. Standard library only: it runs in every language image.
+"""
+
+import base64
+import json
+import math
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+WORK_DIR = "/box"
+READ_CHUNK_BYTES = 65536
+DRAIN_AFTER_EXIT_S = 0.2  # how long to wait for pipes a killed process tree still holds
+
+
+def emit(event):
+    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def drop_privileges(uid):
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def kill_all(uid):
+    """SIGKILL every process of the sandbox uid, setsid daemons included.
+
+    kill(-1) from a process of that uid reaches exactly its processes in this pid namespace, and
+    needs no CAP_KILL. Reaping is left to the caller: the stage's own child must be reaped by wait4.
+    """
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                drop_privileges(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def write_files(uid, files):
+    """Write the sources into /box from a child that is already the sandbox uid (no symlink games)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            drop_privileges(uid)
+            box = os.open(WORK_DIR, os.O_RDONLY | os.O_DIRECTORY)
+            for name, data in files.items():
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                fd = os.open(name, flags, 0o644, dir_fd=box)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(base64.b64decode(data))
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError("writing the sources into the work dir failed")
+
+
+def limiter(limits):
+    """preexec_fn: runs in the child after it became the sandbox uid, just before exec."""
+    cpu_s = math.ceil(limits["cpu_time_s"])  # SIGXCPU; the verdict uses measured CPU time
+    data_bytes = (limits["memory_mb"] + limits.get("memory_overhead_mb", 0)) * 1024 * 1024
+    settings = [
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
+        (resource.RLIMIT_NOFILE, limits["max_open_files"]),
+        (resource.RLIMIT_NPROC, limits["max_processes"]),
+        (resource.RLIMIT_FSIZE, limits["max_file_size_kib"] * 1024),
+        (resource.RLIMIT_STACK, limits["stack_mb"] * 1024 * 1024),
+        (resource.RLIMIT_MEMLOCK, 0),
+        (resource.RLIMIT_MSGQUEUE, 0),
+        (resource.RLIMIT_DATA, data_bytes),
+    ]
+
+    def apply():
+        for item in settings:
+            soft = item[1]
+            hard = item[2] if len(item) == 3 else soft
+            resource.setrlimit(item[0], (soft, hard))
+
+    return apply
+
+
+def run_stage(uid, argv, env, limits, stdin_bytes):
+    """Run one program under the limits and measure it; returns the stage report (no verdict)."""
+    output_cap = limits["max_output_kib"] * 1024
+    started = time.monotonic()
+    report = {"exit_code": None, "signal": None, "killed": None, "exec_error": None}
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=WORK_DIR,
+            env=env,
+            user=uid,
+            group=uid,
+            extra_groups=[],
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=limiter(limits),
+        )
+    except OSError as exc:
+        report.update(exec_error=os.strerror(exc.errno or 0), errno=exc.errno, cpu_time_s=0.0,
+                      wall_time_s=0.0, memory_kib=0, stdout="", stderr="", stdout_truncated=False,
+                      stderr_truncated=False)
+        return report
+
+    pidfd = os.pidfd_open(proc.pid)
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    streams = {out_fd: bytearray(), err_fd: bytearray()}
+    truncated = {fd: False for fd in streams}
+    pending = memoryview(stdin_bytes)
+    selector = selectors.DefaultSelector()
+    for fd in streams:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    stdin_fd = proc.stdin.fileno()
+    if pending:
+        os.set_blocking(stdin_fd, False)
+        selector.register(stdin_fd, selectors.EVENT_WRITE)
+    else:
+        proc.stdin.close()
+    selector.register(pidfd, selectors.EVENT_READ)
+
+    deadline = started + limits["wall_time_s"]
+    exited_at = None
+    open_streams = set(streams)
+    while open_streams:
+        now = time.monotonic()
+        if exited_at is None:
+            timeout = deadline - now
+        else:
+            timeout = exited_at + DRAIN_AFTER_EXIT_S - now
+        if timeout <= 0:
+            if exited_at is None:
+                report["killed"] = "wall"
+            kill_all(uid)
+            if exited_at is not None:
+                break
+            exited_at = time.monotonic()
+            continue
+        for key, _ in selector.select(timeout):
+            fd = key.fd
+            if fd == pidfd:
+                selector.unregister(pidfd)
+                exited_at = time.monotonic()
+            elif fd == stdin_fd:
+                try:
+                    pending = pending[os.write(fd, pending[:READ_CHUNK_BYTES]):]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:  # the program stopped reading; that is its business
+                    pending = pending[:0]
+                if not pending:
+                    selector.unregister(fd)
+                    proc.stdin.close()
+            else:
+                chunk = os.read(fd, READ_CHUNK_BYTES)
+                if not chunk:
+                    selector.unregister(fd)
+                    open_streams.discard(fd)
+                    continue
+                buffer = streams[fd]
+                room = output_cap - len(buffer)
+                buffer += chunk[: max(room, 0)]
+                if len(chunk) > room:
+                    truncated[fd] = True
+                    if report["killed"] is None:
+                        report["killed"] = "output"
+                    kill_all(uid)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = status
+    wall = time.monotonic() - started
+    kill_all(uid)
+    reap()  # orphans reparented to us (we are PID 1)
+    selector.close()
+    os.close(pidfd)
+    for handle in (proc.stdin, proc.stdout, proc.stderr):
+        if handle and not handle.closed:
+            handle.close()
+
+    if os.WIFSIGNALED(status):
+        report["signal"] = os.WTERMSIG(status)
+    else:
+        report["exit_code"] = os.WEXITSTATUS(status)
+    report.update(
+        cpu_time_s=round(usage.ru_utime + usage.ru_stime, 4),
+        wall_time_s=round(wall, 4),
+        memory_kib=usage.ru_maxrss,
+        stdout=base64.b64encode(bytes(streams[out_fd])).decode(),
+        stderr=base64.b64encode(bytes(streams[err_fd])).decode(),
+        stdout_truncated=truncated[out_fd],
+        stderr_truncated=truncated[err_fd],
+    )
+    return report
+
+
+def main():
+    job = json.loads(sys.stdin.buffer.readline())
+    uid = int(job["uid"])
+    if not 1000 <= uid < 65536:
+        raise ValueError("sandbox uid out of range")
+    env = job["env"]
+    write_files(uid, job["files"])
+    compile_step = job.get("compile")
+    if compile_step:
+        report = run_stage(uid, compile_step["argv"], env, compile_step["limits"], b"")
+        emit({"event": "compile", **report})
+        if report["exit_code"] != 0 or report["killed"]:
+            emit({"event": "done"})
+            return
+    run = job["run"]
+    for index, test in enumerate(job["tests"]):
+        report = run_stage(uid, run["argv"], env, run["limits"], base64.b64decode(test["stdin"]))
+        emit({"event": "test", "index": index, **report})
+    emit({"event": "done"})
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:
+        emit({"event": "error", "message": traceback.format_exc(limit=5)})
+        sys.exit(1)

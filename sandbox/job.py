@@ -1,0 +1,75 @@
+"""Build the job the in-container harness runs: files, commands, environment and limits."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import replace
+from pathlib import Path
+
+from sandbox.config import SandboxConfig
+from sandbox.limits import Limits
+from sandbox.submission import Submission
+
+HARNESS_DIR = Path(__file__).with_name("harness")
+
+FUNCTION_WRAPPERS = {"python": "function_python.py", "javascript": "function_javascript.js"}
+WRAPPER_FILE = "_kodewar_function"
+BASE_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/box",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def harness_limits(limits: Limits, overhead_mb: int) -> dict[str, object]:
+    return {**limits.as_dict(), "memory_overhead_mb": overhead_mb}
+
+
+def sandbox_uid(config: SandboxConfig) -> int:
+    low, high = config.uid_range
+    return low + secrets.randbelow(high - low)
+
+
+def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[str, object]:
+    language = submission.language
+    compile_limits = config.policy.compile
+    values = {
+        "memory_mb": submission.limits.memory_mb,
+        "compile_memory_mb": compile_limits.memory_mb,
+        "stack_mb": submission.limits.stack_mb,
+    }
+    files = {language.source: _b64(submission.code.encode())}
+    run_argv = language.argv(language.run, **values)
+    if submission.mode == "function":
+        assert language.function is not None  # validated with the submission
+        wrapper = FUNCTION_WRAPPERS[language.function]
+        name = WRAPPER_FILE + Path(wrapper).suffix
+        files[name] = _b64((HARNESS_DIR / wrapper).read_bytes())
+        run_argv = [*replace(language, source=name).argv(language.run, **values), language.source, submission.function_name]
+    job: dict[str, object] = {
+        "uid": uid,
+        "env": {**BASE_ENV, **language.env},
+        "files": files,
+        "run": {"argv": run_argv, "limits": harness_limits(submission.limits, language.memory_overhead_mb)},
+        "tests": [{"stdin": _b64(t.input.encode())} for t in submission.tests],
+    }
+    if language.compiled:
+        job["compile"] = {
+            "argv": language.argv(language.compile, **values),
+            "limits": harness_limits(compile_limits, language.memory_overhead_mb),
+        }
+    return job
+
+
+def deadline_s(submission: Submission, config: SandboxConfig) -> float:
+    """Upper bound on one container's life; past it the runner force-removes the container."""
+    per_test = submission.limits.wall_time_s + config.per_test_grace_s
+    compile_s = config.policy.compile.wall_time_s if submission.language.compiled else 0.0
+    return config.startup_grace_s + compile_s + per_test * len(submission.tests)

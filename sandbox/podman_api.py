@@ -1,0 +1,175 @@
+"""Transport to the worker user's `podman system service`; podman and socket errors end here.
+
+podman-py covers create/start/remove/inspect; it has no stdin attach, so `attach` speaks the libpod
+hijacked-HTTP attach protocol on the same unix socket.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+import podman
+import podman.errors
+import requests
+
+from sandbox.spec import SANDBOX_LABEL
+
+ATTACH_API = "/v4.0.0/libpod"
+FRAME_HEADER = struct.Struct(">BxxxL")  # stream id, 3 pad bytes, payload length
+STDOUT_STREAM, STDERR_STREAM = 1, 2
+
+
+class SandboxUnavailable(RuntimeError):
+    """The container engine cannot run sandboxes right now (infrastructure, not the user's code)."""
+
+
+class ImageMissing(SandboxUnavailable):
+    """The language image is not built on this host."""
+
+
+class ResultTooLarge(SandboxUnavailable):
+    """The harness wrote more than the runner agreed to read."""
+
+
+def socket_path(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("unix", "http+unix"):
+        raise SandboxUnavailable(f"podman URL must be unix:///path/to/podman.sock, got {url!r}")
+    return unquote(parsed.path or parsed.netloc)
+
+
+class AttachedStream:
+    """stdin/stdout of a container through the attach socket, with our own deadline on every read."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def send(self, data: bytes) -> None:
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            raise SandboxUnavailable(f"writing to the sandbox failed: {exc}") from exc
+
+    def frames(self, deadline: float, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+        """Yield (stream, payload) until the container closes the stream; TimeoutError past the deadline."""
+        total = 0
+        while True:
+            while len(self._buffer) >= FRAME_HEADER.size:
+                stream, size = FRAME_HEADER.unpack_from(self._buffer)
+                if len(self._buffer) < FRAME_HEADER.size + size:
+                    break
+                payload = bytes(self._buffer[FRAME_HEADER.size : FRAME_HEADER.size + size])
+                del self._buffer[: FRAME_HEADER.size + size]
+                yield stream, payload
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("sandbox deadline passed")
+            self._sock.settimeout(remaining)
+            try:
+                chunk = self._sock.recv(1 << 16)
+            except TimeoutError:
+                raise
+            except OSError as exc:
+                raise SandboxUnavailable(f"reading from the sandbox failed: {exc}") from exc
+            if not chunk:
+                return
+            total += len(chunk)
+            if total > max_bytes:
+                raise ResultTooLarge(f"sandbox wrote more than {max_bytes} bytes")
+            self._buffer += chunk
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class PodmanAPI:
+    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
+        self.url = url
+        self._path = socket_path(url)
+        self._timeout_s = timeout_s
+        self._client = podman.PodmanClient(base_url="unix://" + self._path, timeout=timeout_s)
+
+    def _call(self, what: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = getattr(self._client.api, method)(path, **kwargs)
+        except (requests.RequestException, podman.errors.APIError, OSError) as exc:
+            raise SandboxUnavailable(f"podman service at {self.url}: {what} failed: {exc}") from exc
+        return response
+
+    def ping(self) -> None:
+        response = self._call("ping", "get", "/_ping")
+        if response.status_code != 200:
+            raise SandboxUnavailable(f"podman service at {self.url} answered ping with {response.status_code}")
+
+    def info(self) -> dict[str, Any]:
+        response = self._call("info", "get", "/info")
+        if response.status_code != 200:
+            raise SandboxUnavailable(f"podman info failed: {response.text[:200]}")
+        return response.json()  # type: ignore[no-any-return]
+
+    def image_exists(self, ref: str) -> bool:
+        response = self._call("image lookup", "get", f"/images/{quote(ref, safe='')}/exists")
+        return response.status_code == 204
+
+    def create(self, spec: dict[str, object]) -> str:
+        response = self._call(
+            "create", "post", "/containers/create", data=json.dumps(spec), headers={"content-type": "application/json"}
+        )
+        if response.status_code == 404 or "image not known" in response.text:
+            raise ImageMissing(f"image {spec.get('image')} is not built here: run `kodewar images build`")
+        if response.status_code != 201:
+            raise SandboxUnavailable(f"podman create failed ({response.status_code}): {response.text[:300]}")
+        return str(response.json()["Id"])
+
+    def attach(self, container_id: str) -> AttachedStream:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self._timeout_s)
+        try:
+            sock.connect(self._path)
+            sock.sendall(
+                (
+                    f"POST {ATTACH_API}/containers/{container_id}/attach?stdin=true&stdout=true&stderr=true"
+                    "&stream=true HTTP/1.1\r\nHost: podman\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode()
+            )
+            head = bytearray()
+            while b"\r\n\r\n" not in head:
+                chunk = sock.recv(1)
+                if not chunk or len(head) > 8192:
+                    raise SandboxUnavailable("podman closed the attach connection")
+                head += chunk
+        except OSError as exc:
+            sock.close()
+            raise SandboxUnavailable(f"attaching to the sandbox failed: {exc}") from exc
+        status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if " 101 " not in status_line + " " and " 200 " not in status_line + " ":
+            sock.close()
+            raise SandboxUnavailable(f"podman refused to attach: {status_line}")
+        return AttachedStream(sock)
+
+    def start(self, container_id: str) -> None:
+        response = self._call("start", "post", f"/containers/{container_id}/start")
+        if response.status_code not in (204, 304):
+            raise SandboxUnavailable(f"podman start failed ({response.status_code}): {response.text[:300]}")
+
+    def remove(self, container_id: str) -> None:
+        """Force-remove: kills whatever still runs. A container already gone is fine."""
+        response = self._call("remove", "delete", f"/containers/{container_id}", params={"force": "true", "v": "true"})
+        if response.status_code not in (200, 204, 404):
+            raise SandboxUnavailable(f"podman remove failed ({response.status_code}): {response.text[:300]}")
+
+    def sandbox_containers(self) -> list[str]:
+        """Ids of every sandbox container on this host (for sweeps and leak checks)."""
+        filters = json.dumps({"label": [f"{SANDBOX_LABEL}=1"]})
+        response = self._call("list", "get", "/containers/json", params={"all": "true", "filters": filters})
+        if response.status_code != 200:
+            raise SandboxUnavailable(f"podman list failed: {response.text[:200]}")
+        return [str(c["Id"]) for c in response.json()]

@@ -1,0 +1,122 @@
+"""Run one submission in one fresh container: compile once, every test inside, then remove it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from sandbox.config import SandboxConfig
+from sandbox.job import build_job, deadline_s, sandbox_uid
+from sandbox.podman_api import PodmanAPI, SandboxUnavailable
+from sandbox.result import Output, Result, TestResult, failed_before_tests
+from sandbox.spec import container_spec
+from sandbox.statuses import Status
+from sandbox.submission import Submission
+from sandbox.verdict import Stage, compile_status, judge_test
+
+log = logging.getLogger(__name__)
+
+HARNESS_STDERR_CAP_BYTES = 16 * 1024
+RESULT_OVERHEAD_BYTES = 1024 * 1024  # JSON, base64 and framing around the captured outputs
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself misbehaved (harness crash, garbled report): an Internal Error, worth a retry."""
+
+
+TestCallback = Callable[[int, TestResult], None]
+
+
+class Runner:
+    def __init__(self, config: SandboxConfig, api: PodmanAPI | None = None) -> None:
+        self.config = config
+        self.api = api or PodmanAPI(config.podman_url, config.api_timeout_s)
+
+    def run(self, submission: Submission, on_test: TestCallback | None = None) -> Result:
+        """Raises SandboxUnavailable when podman cannot run it (retry elsewhere); never for user code."""
+        uid = sandbox_uid(self.config)
+        job = build_job(submission, self.config, uid)
+        name = f"kodewar-{secrets.token_hex(6)}"
+        spec = container_spec(submission.language, submission.limits, self.config, name)
+        deadline = time.monotonic() + deadline_s(submission, self.config)
+        container_id = self.api.create(spec)
+        try:
+            stream = self.api.attach(container_id)
+            try:
+                self.api.start(container_id)
+                stream.send(json.dumps(job, separators=(",", ":")).encode() + b"\n")
+                return self._collect(submission, stream, deadline, on_test)
+            finally:
+                stream.close()
+        except TimeoutError:
+            log.warning("sandbox %s passed its deadline; removing it", name)
+            return failed_before_tests(
+                submission.language.key, Status.INTERNAL_ERROR, len(submission.tests), "sandbox deadline exceeded"
+            )
+        finally:
+            self.api.remove(container_id)
+
+    def _max_read_bytes(self, submission: Submission) -> int:
+        per_stage = 2 * submission.limits.max_output_kib * 1024 * 4 // 3 + 4096
+        compile_stage = 2 * self.config.policy.compile.max_output_kib * 1024 * 2
+        return per_stage * len(submission.tests) + compile_stage + RESULT_OVERHEAD_BYTES
+
+    def _collect(self, submission: Submission, stream, deadline: float, on_test: TestCallback | None) -> Result:  # type: ignore[no-untyped-def]
+        language = submission.language
+        display = self.config.display_output_kib * 1024
+        tests: list[TestResult] = []
+        compile_output = Output()
+        line = bytearray()
+        harness_stderr = bytearray()
+        done = False
+        for kind, payload in stream.frames(deadline, self._max_read_bytes(submission)):
+            if kind != 1:
+                harness_stderr += payload[: max(0, HARNESS_STDERR_CAP_BYTES - len(harness_stderr))]
+                continue
+            line += payload
+            while b"\n" in line:
+                raw, _, rest = bytes(line).partition(b"\n")
+                line = bytearray(rest)
+                event = _parse(raw)
+                kind_name = event.get("event")
+                if kind_name == "compile":
+                    stage = Stage.from_report(event)
+                    compile_output = Output.capture(stage.stdout + stage.stderr, display)
+                    status, message = compile_status(stage, self.config.policy.compile, language)
+                    if status is not None:
+                        return failed_before_tests(language.key, status, len(submission.tests), message or "", compile_output)
+                elif kind_name == "test":
+                    index = int(event["index"])
+                    if index != len(tests):
+                        raise SandboxError(f"harness reported test {index} out of order")
+                    test = submission.tests[index]
+                    result = judge_test(
+                        Stage.from_report(event), test.expected, submission.limits, language, submission.checker, display
+                    )
+                    tests.append(result)
+                    if on_test:
+                        on_test(index, result)
+                elif kind_name == "done":
+                    done = True
+                elif kind_name == "error":
+                    raise SandboxError(f"harness failed: {event.get('message')}")
+        if not done or len(tests) != len(submission.tests):
+            detail = harness_stderr.decode(errors="replace").strip()[-2000:]
+            raise SandboxError(f"sandbox ended after {len(tests)} of {len(submission.tests)} tests: {detail or 'no output'}")
+        return Result(language.key, tuple(tests), compile_output)
+
+
+def _parse(raw: bytes) -> dict[str, object]:
+    try:
+        event = json.loads(raw)
+    except ValueError as exc:
+        raise SandboxError(f"garbled harness report: {raw[:200]!r}") from exc
+    if not isinstance(event, dict):
+        raise SandboxError("garbled harness report")
+    return event
+
+
+__all__ = ["Runner", "SandboxError", "SandboxUnavailable"]

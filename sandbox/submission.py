@@ -1,0 +1,152 @@
+"""A validated submission: everything the runner needs, checked before anything runs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sandbox.checkers import CheckerError, CheckerSpec
+from sandbox.languages import Language
+from sandbox.limits import LimitError, LimitPolicy, Limits
+from sandbox.modes import detect_mode, validate_mode
+
+
+class InvalidSubmission(ValueError):
+    """Bad input from a client. ``field`` names the offending part so an API can answer 422 with it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SizeCaps:
+    max_code_bytes: int = 64 * 1024
+    max_tests: int = 64
+    max_test_input_bytes: int = 4 * 1024 * 1024
+    max_total_input_bytes: int = 16 * 1024 * 1024  # inputs and expected outputs of all tests together
+
+
+@dataclass(frozen=True)
+class TestCase:
+    input: str = ""
+    expected: str | None = None  # None: no comparison, a clean run is Accepted
+
+
+@dataclass(frozen=True)
+class Submission:
+    code: str
+    language: Language
+    tests: tuple[TestCase, ...]
+    limits: Limits
+    mode: str = "stdio"
+    checker: CheckerSpec = field(default_factory=CheckerSpec)
+    function_name: str = "solution"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+
+
+def build_submission(
+    raw: Mapping[str, object],
+    registry: Mapping[str, Language],
+    policy: LimitPolicy,
+    caps: SizeCaps = SizeCaps(),
+) -> Submission:
+    """Validate a client's submission body (the API's and the CLI's shape); raises InvalidSubmission."""
+    code = raw.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise InvalidSubmission("code", "must be a non-empty string")
+    if len(code.encode()) > caps.max_code_bytes:
+        raise InvalidSubmission("code", f"is over the {caps.max_code_bytes} byte cap")
+    if "\x00" in code:
+        raise InvalidSubmission("code", "must not contain NUL bytes")
+
+    key = raw.get("language")
+    if not isinstance(key, str) or key.lower() not in registry:
+        raise InvalidSubmission("language", f"unknown language {key!r}; known: {', '.join(sorted(registry))}")
+    language = registry[key.lower()]
+
+    tests = _tests(raw, caps)
+    try:
+        limits = policy.resolve(_mapping(raw.get("limits"), "limits"))
+        checker = CheckerSpec.from_dict(raw.get("checker"))  # type: ignore[arg-type]
+    except LimitError as exc:
+        raise InvalidSubmission(f"limits.{exc.field}", exc.message) from exc
+    except CheckerError as exc:
+        raise InvalidSubmission("checker", str(exc)) from exc
+
+    function_name = raw.get("function_name", "solution")
+    if not isinstance(function_name, str) or not _IDENTIFIER.fullmatch(function_name):
+        raise InvalidSubmission("function_name", "must be an identifier")
+    mode = raw.get("mode")
+    if mode is None:
+        mode = detect_mode(language.key, code, language.function)
+    try:
+        validate_mode(mode, language)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidSubmission("mode", str(exc)) from exc
+    if mode == "function" and checker.kind == "default" and "checker" not in raw:
+        checker = CheckerSpec(kind="value")
+    return Submission(
+        code=code,
+        language=language,
+        tests=tests,
+        limits=limits,
+        mode=str(mode),
+        checker=checker,
+        function_name=function_name,
+    )
+
+
+def _mapping(value: object, name: str) -> Mapping[str, object] | None:
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise InvalidSubmission(name, "must be an object")
+
+
+def _tests(raw: Mapping[str, object], caps: SizeCaps) -> tuple[TestCase, ...]:
+    items = raw.get("test_cases")
+    stdin = raw.get("stdin")
+    if stdin is not None and not isinstance(stdin, str):
+        raise InvalidSubmission("stdin", "must be a string")
+    if items is None:
+        items = [{"input": stdin or "", "expected": raw.get("expected_output")}]
+    if not isinstance(items, list):
+        raise InvalidSubmission("test_cases", "must be a list of {input, expected} objects")
+    if not items:
+        raise InvalidSubmission("test_cases", "must not be empty")
+    if len(items) > caps.max_tests:
+        raise InvalidSubmission("test_cases", f"{len(items)} tests is over the cap of {caps.max_tests}")
+    tests: list[TestCase] = []
+    total = 0
+    for index, item in enumerate(items):
+        where = f"test_cases[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidSubmission(where, "must be an object with input and expected")
+        unknown = set(item) - {"input", "expected", "expected_output"}
+        if unknown:
+            raise InvalidSubmission(where, f"unknown keys {sorted(unknown)}")
+        text = item.get("input", stdin or "")
+        expected = item.get("expected", item.get("expected_output"))
+        text = _text(text, f"{where}.input")
+        expected = None if expected is None else _text(expected, f"{where}.expected")
+        size = len(text.encode())
+        if size > caps.max_test_input_bytes:
+            raise InvalidSubmission(f"{where}.input", f"is over the {caps.max_test_input_bytes} byte cap")
+        total += size + len((expected or "").encode())
+        if total > caps.max_total_input_bytes:
+            raise InvalidSubmission("test_cases", f"inputs and outputs exceed {caps.max_total_input_bytes} bytes")
+        tests.append(TestCase(input=text, expected=expected))
+    return tuple(tests)
+
+
+def _text(value: object, name: str) -> str:
+    """Accept strings, and numbers for convenience (`"expected": 4`); anything else is an error."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidSubmission(name, "must be a string")
