@@ -33,7 +33,7 @@ class Stage:
 
     exit_code: int | None
     signal: int | None
-    killed: str | None  # "wall" or "output" when the harness killed it
+    killed: str | None  # "wall", "cpu" or "output" when the harness killed it
     exec_errno: int | None
     cpu_time_s: float
     wall_time_s: float
@@ -48,7 +48,7 @@ class Stage:
         return cls(
             exit_code=_opt_int(report.get("exit_code")),
             signal=_opt_int(report.get("signal")),
-            killed=report.get("killed") if report.get("killed") in ("wall", "output") else None,  # type: ignore[arg-type]
+            killed=report.get("killed") if report.get("killed") in ("wall", "cpu", "output") else None,  # type: ignore[arg-type]
             exec_errno=_opt_int(report.get("errno")) if report.get("exec_error") else None,
             cpu_time_s=float(report.get("cpu_time_s") or 0.0),  # type: ignore[arg-type]
             wall_time_s=float(report.get("wall_time_s") or 0.0),  # type: ignore[arg-type]
@@ -73,7 +73,7 @@ def run_status(stage: Stage, limits: Limits, language: Language) -> tuple[Status
         return Status.INTERNAL_ERROR, f"could not start the program: {errnos.errorcode.get(stage.exec_errno, stage.exec_errno)}"
     if stage.killed == "output":
         return Status.OUTPUT_LIMIT_EXCEEDED, f"output exceeded {limits.max_output_kib} KiB"
-    if stage.cpu_time_s > limits.cpu_time_s or stage.signal == signals.SIGXCPU:
+    if stage.killed == "cpu" or stage.cpu_time_s > limits.cpu_time_s or stage.signal == signals.SIGXCPU:
         return Status.TIME_LIMIT_EXCEEDED, f"CPU time exceeded {limits.cpu_time_s} s"
     if stage.killed == "wall":
         return Status.TIME_LIMIT_EXCEEDED, f"wall time exceeded {limits.wall_time_s} s"

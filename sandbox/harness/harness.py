@@ -21,7 +21,10 @@ import traceback
 
 WORK_DIR = "/box"
 READ_CHUNK_BYTES = 65536
-DRAIN_AFTER_EXIT_S = 0.2  # how long to wait for pipes a killed process tree still holds
+DRAIN_AFTER_EXIT_S = 0.5  # bound on draining pipes after the process tree was killed
+CPU_CHECK_MIN_S = 0.005  # closest spacing of CPU-time checks near the limit
+CPUS = os.cpu_count() or 1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def emit(event):
@@ -60,6 +63,16 @@ def reap():
             return
         if pid == 0:
             return
+
+
+def cpu_seconds(pid):
+    """CPU time of a running process and its reaped children, from /proc (RLIMIT_CPU has 1 s steps)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / CLOCK_TICKS
 
 
 def write_files(uid, files):
@@ -154,26 +167,37 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
     selector.register(pidfd, selectors.EVENT_READ)
 
     deadline = started + limits["wall_time_s"]
+    cpu_limit = limits["cpu_time_s"]
+    cpu_check_at = started + cpu_limit / CPUS  # the earliest moment the CPU limit can be reached
     exited_at = None
     open_streams = set(streams)
     while open_streams:
         now = time.monotonic()
-        if exited_at is None:
-            timeout = deadline - now
-        else:
-            timeout = exited_at + DRAIN_AFTER_EXIT_S - now
-        if timeout <= 0:
-            if exited_at is None:
-                report["killed"] = "wall"
-            kill_all(uid)
-            if exited_at is not None:
+        if exited_at is not None:
+            if now >= exited_at + DRAIN_AFTER_EXIT_S:
                 break
+            timeout = exited_at + DRAIN_AFTER_EXIT_S - now
+        elif now >= deadline:
+            report["killed"] = "wall"
+            kill_all(uid)
             exited_at = time.monotonic()
             continue
+        elif now >= cpu_check_at:
+            used = cpu_seconds(proc.pid)
+            if used >= cpu_limit:
+                report["killed"] = "cpu"
+                kill_all(uid)
+                exited_at = time.monotonic()
+                continue
+            cpu_check_at = now + max((cpu_limit - used) / CPUS, CPU_CHECK_MIN_S)
+            continue
+        else:
+            timeout = min(deadline, cpu_check_at) - now
         for key, _ in selector.select(timeout):
             fd = key.fd
-            if fd == pidfd:
+            if fd == pidfd:  # the program is done: whatever it left behind dies now
                 selector.unregister(pidfd)
+                kill_all(uid)
                 exited_at = time.monotonic()
             elif fd == stdin_fd:
                 try:
