@@ -141,6 +141,75 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def parse_ttl(text: str) -> int:
+    """'90', '90s', '15m', '1h', '7d' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = int(float(number) * units[unit])
+    except ValueError as exc:
+        raise UsageError(f"--ttl {text!r}: use a number of seconds or 15m, 1h, 7d") from exc
+    if seconds <= 0:
+        raise UsageError("--ttl must be positive")
+    return seconds
+
+
+def cmd_secret_init(args: argparse.Namespace, settings: Settings) -> int:
+    from kodewar.wiring import ensure_secret
+
+    created = ensure_secret(settings.jwt_secret_file)
+    print(f"{'created' if created else 'kept'} {settings.jwt_secret_file}")
+    return EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from kodewar.wiring import token_authority
+
+    scopes = [s.strip() for s in args.scope.split(",") if s.strip()]
+    try:
+        print(token_authority(settings).issue(args.sub, scopes, parse_ttl(args.ttl)))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+    from dataclasses import replace
+
+    from actors.worker import serve_forever
+    from kodewar.wiring import served_languages, worker_runtime
+    from sandbox.doctor import run_checks
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.slots:
+        settings = replace(settings, queue=replace(settings.queue, worker_threads=args.slots))
+    if args.metrics_port is not None:
+        settings = replace(settings, queue=replace(settings.queue, metrics_port=args.metrics_port))
+    languages = served_languages(settings, args.languages)
+    if not languages:
+        print("kodewar worker: no language image on this host: run `kodewar images build`", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    failed = [c for c in run_checks(settings.sandbox, load_registry(), languages) if not c.ok]
+    if failed:  # fail closed: a host that cannot hold the limits takes no work
+        for check in failed:
+            print(f"kodewar worker: doctor: {check.name}: {check.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    serve_forever(worker_runtime(settings, languages))
+    return EXIT_OK
+
+
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    settings.jwt_secret()  # fail now, with a clear message, rather than in every gunicorn worker
+    config = str(Path(__file__).resolve().parent.parent / "api" / "gunicorn.conf.py")
+    bind = ["--bind", args.bind] if args.bind else []
+    argv = [sys.executable, "-m", "gunicorn", "-c", config, *bind, "kodewar.wiring:api_app()"]
+    os.execv(sys.executable, argv)
+    return EXIT_FAILED  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kodewar", description="KodeWar: run untrusted code in rootless Podman.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +241,26 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--languages", nargs="*", help="only check these language images")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(handler=cmd_doctor)
+
+    secret = sub.add_parser("secret", help="manage the JWT signing key")
+    secret_sub = secret.add_subparsers(dest="secret_command", required=True)
+    secret_sub.add_parser("init", help="create the signing key file if it is missing").set_defaults(handler=cmd_secret_init)
+
+    token = sub.add_parser("token", help="print a JWT signed with the configured key")
+    token.add_argument("--sub", required=True, help="the subject (who the token is for)")
+    token.add_argument("--scope", default="submit,read", help="comma-separated: submit, read, admin")
+    token.add_argument("--ttl", default="1h", help="lifetime: seconds, or 15m, 1h, 7d")
+    token.set_defaults(handler=cmd_token)
+
+    worker = sub.add_parser("worker", help="run a queue worker (checks the host with doctor first)")
+    worker.add_argument("--languages", nargs="*", help="serve only these (default: every image on this host)")
+    worker.add_argument("--slots", type=int, help="concurrent sandboxes (default KODEWAR_WORKER_SLOTS or 2)")
+    worker.add_argument("--metrics-port", type=int, help="Prometheus port on the metrics host; 0 disables")
+    worker.set_defaults(handler=cmd_worker)
+
+    api = sub.add_parser("api", help="serve the HTTP API with gunicorn")
+    api.add_argument("--bind", help="address:port (default KODEWAR_API_BIND or 127.0.0.1:8000)")
+    api.set_defaults(handler=cmd_api)
     return parser
 
 

@@ -7,6 +7,8 @@ import pwd
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from actors.config import QueueConfig
+from api.config import ApiConfig
 from sandbox.config import SandboxConfig
 from sandbox.limits import JUDGE0_DEFAULTS, JUDGE0_MAXIMA, LimitPolicy, Limits
 
@@ -18,7 +20,24 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     sandbox: SandboxConfig
+    queue: QueueConfig = QueueConfig()
+    api: ApiConfig = ApiConfig()
     worker_user: str = "kodewar"
+    state_dir: str = "/var/lib/kodewar"
+    jwt_secret_file: str = "/var/lib/kodewar/jwt.key"
+    jwt_issuer: str = "kodewar"
+    jwt_audience: str = "kodewar-api"
+    webhook_secret_file: str | None = None
+
+    def jwt_secret(self) -> bytes:
+        """The signing key: KODEWAR_JWT_SECRET's value never sits in settings, only the file it is read from."""
+        try:
+            with open(self.jwt_secret_file, "rb") as handle:
+                return handle.read().strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"cannot read the JWT secret {self.jwt_secret_file}: {exc.strerror} (run `kodewar secret init`)"
+            ) from exc
 
 
 def default_podman_url(worker_user: str) -> str:
@@ -64,6 +83,22 @@ def cgroup_v2_delegated() -> bool:
     return {"memory", "pids"} <= set(controllers)
 
 
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a number") from exc
+
+
+def default_state_dir() -> str:
+    if os.getuid() == 0:
+        return "/var/lib/kodewar"
+    return os.path.join(os.environ.get("XDG_STATE_HOME", os.path.expanduser("~/.local/state")), "kodewar")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     user = env.get("KODEWAR_WORKER_USER", "kodewar")
@@ -82,4 +117,41 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cgroup_limits=_flag(env, "KODEWAR_CGROUP_LIMITS", cgroup_v2_delegated()),
         policy=policy,
     )
-    return Settings(sandbox=sandbox, worker_user=user)
+    q = QueueConfig()
+    queue = replace(
+        q,
+        redis_url=env.get("KODEWAR_REDIS_URL", q.redis_url),
+        queue_name=env.get("KODEWAR_QUEUE", q.queue_name),
+        route_by_language=_flag(env, "KODEWAR_ROUTE_BY_LANGUAGE", q.route_by_language),
+        result_ttl_s=int(_number(env, "KODEWAR_RESULT_TTL_S", q.result_ttl_s)),
+        heartbeat_interval_s=_number(env, "KODEWAR_HEARTBEAT_INTERVAL_S", q.heartbeat_interval_s),
+        heartbeat_ttl_s=_number(env, "KODEWAR_HEARTBEAT_TTL_S", q.heartbeat_ttl_s),
+        janitor_interval_s=_number(env, "KODEWAR_JANITOR_INTERVAL_S", q.janitor_interval_s),
+        worker_threads=int(_number(env, "KODEWAR_WORKER_SLOTS", q.worker_threads)),
+        shutdown_timeout_s=_number(env, "KODEWAR_SHUTDOWN_TIMEOUT_S", q.shutdown_timeout_s),
+        webhook_timeout_s=_number(env, "KODEWAR_WEBHOOK_TIMEOUT_S", q.webhook_timeout_s),
+        webhook_retries=int(_number(env, "KODEWAR_WEBHOOK_RETRIES", q.webhook_retries)),
+        webhook_allow_private=_flag(env, "KODEWAR_WEBHOOK_ALLOW_PRIVATE", q.webhook_allow_private),
+        metrics_host=env.get("KODEWAR_WORKER_METRICS_HOST", q.metrics_host),
+        metrics_port=int(_number(env, "KODEWAR_WORKER_METRICS_PORT", q.metrics_port)),
+    )
+    a = ApiConfig()
+    api = replace(
+        a,
+        max_wait_s=_number(env, "KODEWAR_MAX_WAIT_S", a.max_wait_s),
+        rate_limit_per_minute=int(_number(env, "KODEWAR_RATE_LIMIT_PER_MINUTE", a.rate_limit_per_minute)),
+        max_queue_depth=int(_number(env, "KODEWAR_MAX_QUEUE_DEPTH", a.max_queue_depth)),
+        public_url=env.get("KODEWAR_PUBLIC_URL", a.public_url),
+    )
+    state_dir = env.get("KODEWAR_STATE_DIR", default_state_dir())
+    return Settings(
+        sandbox=sandbox,
+        queue=queue,
+        api=api,
+        worker_user=user,
+        state_dir=state_dir,
+        jwt_secret_file=env.get("KODEWAR_JWT_SECRET_FILE", os.path.join(state_dir, "jwt.key")),
+        jwt_issuer=env.get("KODEWAR_JWT_ISSUER", "kodewar"),
+        jwt_audience=env.get("KODEWAR_JWT_AUDIENCE", "kodewar-api"),
+        webhook_secret_file=env.get("KODEWAR_WEBHOOK_SECRET_FILE"),
+    )

@@ -1,0 +1,41 @@
+"""The Dramatiq broker with its middleware spelled out (no defaults picked up by accident)."""
+
+from __future__ import annotations
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AgeLimit, CurrentMessage, Middleware, Retries, TimeLimit
+
+from actors.config import QueueConfig
+from actors.store import StoreUnavailable
+from sandbox.podman_api import SandboxUnavailable
+from sandbox.runner import SandboxError
+
+INFRASTRUCTURE_ERRORS = (SandboxUnavailable, SandboxError, StoreUnavailable, ConnectionError, TimeoutError)
+# Dramatiq's own limit only backs up the sandbox's deadline (it cannot interrupt a blocking call).
+ACTOR_TIME_LIMIT_MS = 15 * 60 * 1000
+
+
+def retry_infrastructure_only(retries: int, exception: BaseException) -> bool:
+    """Retries are for a broken host or service, never for a user's verdict."""
+    return isinstance(exception, INFRASTRUCTURE_ERRORS)
+
+
+def create_broker(config: QueueConfig, extra: list[Middleware] | None = None) -> RedisBroker:
+    middleware: list[Middleware] = [
+        AgeLimit(max_age=config.max_message_age_ms),
+        TimeLimit(time_limit=ACTOR_TIME_LIMIT_MS),
+        Retries(max_retries=config.infra_retries, min_backoff=500, max_backoff=10_000, retry_when=retry_infrastructure_only),
+        CurrentMessage(),
+        *(extra or []),
+    ]
+    client = redis.Redis.from_url(
+        config.redis_url, socket_timeout=10, socket_connect_timeout=3, health_check_interval=30
+    )
+    return RedisBroker(
+        client=client,
+        namespace=config.namespace,
+        middleware=middleware,
+        heartbeat_timeout=config.broker_heartbeat_timeout_ms,
+        maintenance_chance=config.broker_maintenance_chance,
+    )

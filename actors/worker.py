@@ -1,0 +1,187 @@
+"""One worker process: Dramatiq consumer threads (one sandbox slot each), heartbeat, janitor, metrics."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import redis
+from prometheus_client import start_http_server
+
+from actors.broker import create_broker
+from actors.config import QueueConfig
+from actors.dispatch import EXECUTE_ACTOR, WEBHOOK_ACTOR, Dispatcher
+from actors.execute import ExecuteSubmission
+from actors.metrics import WorkerMetrics
+from actors.store import StoreUnavailable, SubmissionStore
+from actors.webhooks import DeliverWebhook, WebhookFailed
+from sandbox.config import SandboxConfig
+from sandbox.languages import Language
+from sandbox.result import failed_before_tests
+from sandbox.runner import Runner
+from sandbox.statuses import Status
+
+log = logging.getLogger(__name__)
+WEBHOOK_MIN_BACKOFF_MS = 500
+WEBHOOK_MAX_BACKOFF_MS = 30_000
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    queue: QueueConfig
+    sandbox: SandboxConfig
+    registry: Mapping[str, Language]
+    languages: tuple[str, ...]  # what this host serves (its images exist)
+    webhook_secret: bytes | None = None
+
+
+class WorkerRuntime:
+    """Built by a factory, started and stopped explicitly: nothing happens at import time."""
+
+    def __init__(self, options: WorkerOptions, runner: Runner | None = None) -> None:
+        self.options = options
+        config = options.queue
+        self.worker_id = new_worker_id()
+        self.metrics = WorkerMetrics()
+        self.broker = create_broker(config, extra=[self.metrics])
+        self.store = SubmissionStore(
+            redis.Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=3), config.result_ttl_s
+        )
+        self.dispatcher = Dispatcher(self.broker, config)
+        self.execute = ExecuteSubmission(
+            store=self.store,
+            runner=runner or Runner(options.sandbox),
+            registry=options.registry,
+            sandbox=options.sandbox,
+            dispatcher=self.dispatcher,
+            worker_id=self.worker_id,
+            max_retries=config.infra_retries,
+            metrics=self.metrics,
+        )
+        self.webhook = DeliverWebhook(self.store, config.webhook_timeout_s, config.webhook_allow_private, options.webhook_secret)
+        self._declare_actors()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._worker: dramatiq.Worker | None = None
+        self.started_at = time.time()
+
+    def _declare_actors(self) -> None:
+        config = self.options.queue
+        queues = sorted({config.execute_queue(lang) for lang in self.options.languages})
+        dramatiq.actor(self.execute, broker=self.broker, actor_name=EXECUTE_ACTOR, queue_name=queues[0])
+        for queue in queues[1:]:
+            self.broker.declare_queue(queue)
+        dramatiq.actor(
+            self.webhook,
+            broker=self.broker,
+            actor_name=WEBHOOK_ACTOR,
+            queue_name=config.webhook_queue,
+            max_retries=config.webhook_retries,
+            min_backoff=WEBHOOK_MIN_BACKOFF_MS,
+            max_backoff=WEBHOOK_MAX_BACKOFF_MS,
+            retry_when=lambda retries, exc: isinstance(exc, WebhookFailed),
+        )
+        self.queues = [*queues, config.webhook_queue]
+
+    def heartbeat_info(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.worker_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "slots": self.options.queue.worker_threads,
+            "busy": self.execute.slots.busy,
+            "languages": list(self.options.languages),
+            "queues": self.queues,
+            "started_at": self.started_at,
+            "last_heartbeat": time.time(),
+        }
+
+    def beat(self) -> None:
+        self.store.heartbeat(self.worker_id, self.heartbeat_info(), self.options.queue.heartbeat_ttl_s)
+
+    def sweep(self) -> int:
+        """Requeue submissions whose worker died; returns how many. Safe to run on every worker at once."""
+        recovered = 0
+        for submission_id, owner in self.store.processing():
+            if owner and self.store.worker_alive(owner):
+                continue
+            record = self.store.get(submission_id)
+            if record is None or record.status is not Status.PROCESSING:
+                self.store.forget_processing(submission_id)
+                continue
+            if not self.store.release(submission_id, owner or ""):
+                continue  # another janitor got there first
+            language = str(record.body.get("language", ""))
+            if record.attempts >= self.options.queue.max_attempts:
+                failed = failed_before_tests(language, Status.INTERNAL_ERROR, 0, "workers died while running it")
+                self.store.finish(submission_id, Status.INTERNAL_ERROR, failed.as_dict())
+                continue
+            log.warning("requeueing submission %s from dead worker %s", submission_id, owner)
+            self.dispatcher.execute(submission_id, language)
+            self.metrics.recovered.inc()
+            recovered += 1
+        return recovered
+
+    def _every(self, interval_s: float, action: Callable[[], object], name: str) -> None:
+        def loop() -> None:
+            while not self._stopping.is_set():
+                try:
+                    action()
+                except StoreUnavailable as exc:
+                    log.warning("%s: %s", name, exc)
+                self._stopping.wait(interval_s)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def start(self) -> None:
+        config = self.options.queue
+        self.beat()
+        if config.metrics_port:
+            start_http_server(config.metrics_port, addr=config.metrics_host, registry=self.metrics.registry)
+        self._every(config.heartbeat_interval_s, self.beat, "heartbeat")
+        self._every(config.janitor_interval_s, self.sweep, "janitor")
+        self._worker = dramatiq.Worker(
+            self.broker, worker_threads=config.worker_threads, worker_timeout=config.worker_timeout_ms
+        )
+        self._worker.queue_prefetch = config.worker_threads  # one message per free slot, no hoarding
+        self._worker.start()
+        log.info("worker %s consuming %s with %d slots", self.worker_id, self.queues, config.worker_threads)
+
+    def stop(self) -> None:
+        """Graceful: stop taking work, let running submissions finish, then leave the fleet."""
+        if self._worker is not None:
+            self._worker.stop(timeout=int(self.options.queue.shutdown_timeout_s * 1000))
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        try:
+            self.store.drop_worker(self.worker_id)
+        except StoreUnavailable as exc:
+            log.warning("could not deregister: %s", exc)
+        self.broker.close()
+
+
+def serve_forever(runtime: WorkerRuntime) -> None:
+    """Run until SIGTERM or SIGINT, then stop gracefully."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start()
+    stop.wait()
+    log.info("worker %s stopping", runtime.worker_id)
+    runtime.stop()

@@ -1,0 +1,115 @@
+"""What the endpoints do, apart from HTTP: validate, rate-limit, store, enqueue, wait."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from actors.config import QueueConfig
+from actors.dispatch import Dispatcher
+from actors.store import PREFIX, Record, StoreUnavailable, SubmissionStore
+from actors.webhooks import WebhookRefused, check_callback_url
+from api import errors
+from api.auth import Principal
+from api.config import ApiConfig
+from sandbox.languages import Language
+from sandbox.limits import LimitPolicy
+from sandbox.submission import InvalidSubmission, SizeCaps, Submission, build_submission
+
+SUBMISSION_KEYS = frozenset(
+    {"code", "language", "test_cases", "stdin", "expected_output", "limits", "mode", "checker", "function_name", "callback_url"}
+)
+RATE_WINDOW_S = 60
+
+
+@dataclass
+class SubmissionService:
+    store: SubmissionStore
+    dispatcher: Dispatcher
+    registry: Mapping[str, Language]
+    policy: LimitPolicy
+    caps: SizeCaps
+    api: ApiConfig
+    queue: QueueConfig
+    webhook_allow_private: bool = False
+    clock: Callable[[], float] = time.time
+
+    def validate(self, body: object, where: str = "") -> tuple[dict[str, Any], Submission]:
+        if not isinstance(body, Mapping):
+            raise errors.invalid(where or "body", "must be a JSON object")
+        unknown = set(body) - SUBMISSION_KEYS
+        if unknown:
+            raise errors.invalid(f"{where}{sorted(unknown)[0]}", "unknown field")
+        try:
+            submission = build_submission(body, self.registry, self.policy, self.caps)
+        except InvalidSubmission as exc:
+            raise errors.invalid(where + exc.field, exc.message) from exc
+        callback = body.get("callback_url")
+        if callback is not None:
+            if not isinstance(callback, str) or len(callback) > 2048:
+                raise errors.invalid(where + "callback_url", "must be a URL string")
+            try:
+                check_callback_url(callback, self.webhook_allow_private)
+            except WebhookRefused as exc:
+                raise errors.invalid(where + "callback_url", str(exc)) from exc
+        return dict(body), submission
+
+    def _rate_limit(self, principal: Principal, count: int) -> None:
+        now = self.clock()
+        window = int(now // RATE_WINDOW_S)
+        key = f"{PREFIX}rate:{principal.subject}:{window}"
+        try:
+            pipe = self.store.client.pipeline()
+            pipe.incrby(key, count)
+            pipe.expire(key, RATE_WINDOW_S * 2)
+            used = int(pipe.execute()[0])
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        if used > self.api.rate_limit_per_minute:
+            retry = math.ceil((window + 1) * RATE_WINDOW_S - now)
+            raise errors.too_many(f"more than {self.api.rate_limit_per_minute} submissions a minute", retry)
+
+    def _backpressure(self, languages: set[str]) -> None:
+        keys = sorted({self.queue.queue_key(self.queue.execute_queue(lang)) for lang in languages})
+        depth = self.store.queue_depth(keys)
+        if depth >= self.api.max_queue_depth:
+            raise errors.unavailable(f"the queue is full ({depth} pending); retry later", retry_after_s=10)
+
+    def submit_many(self, principal: Principal, bodies: list[object], batch: bool = False) -> list[Record]:
+        """All-or-nothing validation, then one record and one message each; a failed enqueue removes its record."""
+        checked = [self.validate(body, f"submissions[{i}]." if batch else "") for i, body in enumerate(bodies)]
+        self._rate_limit(principal, len(checked))
+        self._backpressure({s.language.key for _, s in checked})
+        records = []
+        for body, submission in checked:
+            clean = {k: v for k, v in body.items() if k != "callback_url"}
+            record = self.store.create(principal.subject, clean, body.get("callback_url"))
+            try:
+                self.dispatcher.execute(record.id, submission.language.key)
+            except StoreUnavailable:
+                try:
+                    self.store.delete(record.id)
+                finally:
+                    raise
+            records.append(record)
+        return records
+
+    def visible(self, principal: Principal, submission_id: str) -> Record:
+        record = self.store.get(submission_id) if _plausible_id(submission_id) else None
+        if record is None or not principal.can_see(record.owner):
+            raise errors.not_found()
+        return record
+
+    def wait(self, record: Record, seconds: float) -> Record:
+        if record.status.finished or seconds <= 0:
+            return record
+        return self.store.wait_finished(record.id, min(seconds, self.api.max_wait_s)) or record
+
+
+def _plausible_id(submission_id: str) -> bool:
+    return 0 < len(submission_id) <= 64 and all(c.isalnum() or c == "-" for c in submission_id)
