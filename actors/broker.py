@@ -21,7 +21,14 @@ def retry_infrastructure_only(retries: int, exception: BaseException) -> bool:
     return isinstance(exception, INFRASTRUCTURE_ERRORS)
 
 
-def create_broker(config: QueueConfig, extra: list[Middleware] | None = None) -> RedisBroker:
+def redis_client(config: QueueConfig, password: str | None = None) -> redis.Redis:
+    """Every Redis connection of the service; the password comes from a file, never from a URL or log."""
+    return redis.Redis.from_url(
+        config.redis_url, password=password, socket_timeout=10, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def create_broker(config: QueueConfig, client: redis.Redis, extra: list[Middleware] | None = None) -> RedisBroker:
     middleware: list[Middleware] = [
         AgeLimit(max_age=config.max_message_age_ms),
         TimeLimit(time_limit=ACTOR_TIME_LIMIT_MS),
@@ -29,9 +36,6 @@ def create_broker(config: QueueConfig, extra: list[Middleware] | None = None) ->
         CurrentMessage(),
         *(extra or []),
     ]
-    client = redis.Redis.from_url(
-        config.redis_url, socket_timeout=10, socket_connect_timeout=3, health_check_interval=30
-    )
     return RedisBroker(
         client=client,
         namespace=config.namespace,

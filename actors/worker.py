@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
-import redis
 from prometheus_client import start_http_server
 
-from actors.broker import create_broker
+from actors.broker import create_broker, redis_client
 from actors.config import QueueConfig
 from actors.dispatch import EXECUTE_ACTOR, WEBHOOK_ACTOR, Dispatcher
 from actors.execute import ExecuteSubmission
@@ -46,6 +45,7 @@ class WorkerOptions:
     registry: Mapping[str, Language]
     languages: tuple[str, ...]  # what this host serves (its images exist)
     webhook_secret: bytes | None = None
+    redis_password: str | None = None
 
 
 class WorkerRuntime:
@@ -56,10 +56,9 @@ class WorkerRuntime:
         config = options.queue
         self.worker_id = new_worker_id()
         self.metrics = WorkerMetrics()
-        self.broker = create_broker(config, extra=[self.metrics])
-        self.store = SubmissionStore(
-            redis.Redis.from_url(config.redis_url, socket_timeout=10, socket_connect_timeout=3), config.result_ttl_s
-        )
+        client = redis_client(config, options.redis_password)
+        self.broker = create_broker(config, client, extra=[self.metrics])
+        self.store = SubmissionStore(client, config.result_ttl_s)
         self.dispatcher = Dispatcher(self.broker, config)
         self.execute = ExecuteSubmission(
             store=self.store,

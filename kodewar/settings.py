@@ -28,6 +28,16 @@ class Settings:
     jwt_issuer: str = "kodewar"
     jwt_audience: str = "kodewar-api"
     webhook_secret_file: str | None = None
+    redis_password_file: str | None = None
+
+    def redis_password(self) -> str | None:
+        if not self.redis_password_file:
+            return None
+        try:
+            with open(self.redis_password_file) as handle:
+                return handle.read().strip() or None
+        except OSError as exc:
+            raise SettingsError(f"cannot read the Redis password {self.redis_password_file}: {exc.strerror}") from exc
 
     def jwt_secret(self) -> bytes:
         """The signing key: KODEWAR_JWT_SECRET's value never sits in settings, only the file it is read from."""
@@ -154,4 +164,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=env.get("KODEWAR_JWT_ISSUER", "kodewar"),
         jwt_audience=env.get("KODEWAR_JWT_AUDIENCE", "kodewar-api"),
         webhook_secret_file=env.get("KODEWAR_WEBHOOK_SECRET_FILE"),
+        redis_password_file=env.get("KODEWAR_REDIS_PASSWORD_FILE"),
     )

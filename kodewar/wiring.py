@@ -6,9 +6,8 @@ import os
 import secrets
 
 import falcon
-import redis
 
-from actors.broker import create_broker
+from actors.broker import create_broker, redis_client
 from actors.dispatch import Dispatcher
 from actors.store import SubmissionStore
 from actors.worker import WorkerOptions, WorkerRuntime
@@ -38,17 +37,12 @@ def token_authority(settings: Settings) -> TokenAuthority:
     return TokenAuthority(settings.jwt_secret(), settings.jwt_issuer, settings.jwt_audience)
 
 
-def store_for(settings: Settings) -> SubmissionStore:
-    client = redis.Redis.from_url(settings.queue.redis_url, socket_timeout=10, socket_connect_timeout=3)
-    return SubmissionStore(client, settings.queue.result_ttl_s)
-
-
 def api_dependencies(settings: Settings | None = None) -> Dependencies:
     settings = settings or load_settings()
-    store = store_for(settings)
+    client = redis_client(settings.queue, settings.redis_password())
     service = SubmissionService(
-        store=store,
-        dispatcher=Dispatcher(create_broker(settings.queue), settings.queue),
+        store=SubmissionStore(client, settings.queue.result_ttl_s),
+        dispatcher=Dispatcher(create_broker(settings.queue, client), settings.queue),
         registry=load_registry(),
         policy=settings.sandbox.policy,
         caps=settings.sandbox.caps,
@@ -84,5 +78,6 @@ def worker_runtime(settings: Settings, languages: tuple[str, ...]) -> WorkerRunt
         registry=load_registry(),
         languages=languages,
         webhook_secret=secret,
+        redis_password=settings.redis_password(),
     )
     return WorkerRuntime(options)

@@ -1,0 +1,1 @@
+"""Dramatiq actors, the Redis submission store and the worker runtime (knows nothing of HTTP)."""
