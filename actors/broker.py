@@ -32,7 +32,9 @@ def create_broker(config: QueueConfig, client: redis.Redis, extra: list[Middlewa
     middleware: list[Middleware] = [
         AgeLimit(max_age=config.max_message_age_ms),
         TimeLimit(time_limit=ACTOR_TIME_LIMIT_MS),
-        Retries(max_retries=config.infra_retries, min_backoff=500, max_backoff=10_000, retry_when=retry_infrastructure_only),
+        Retries(
+            max_retries=config.infra_retries, min_backoff=500, max_backoff=10_000, retry_when=retry_infrastructure_only
+        ),
         CurrentMessage(),
         *(extra or []),
     ]

@@ -73,7 +73,11 @@ class ExecuteSubmission:
         try:
             submission = build_submission(record.body, self.registry, self.sandbox.policy, self.sandbox.caps)
         except InvalidSubmission as exc:  # the API checked it; only a settings change between can land here
-            self._finish(submission_id, record.callback_url, failed_before_tests(language, Status.INTERNAL_ERROR, 0, str(exc)).as_dict())
+            self._finish(
+                submission_id,
+                record.callback_url,
+                failed_before_tests(language, Status.INTERNAL_ERROR, 0, str(exc)).as_dict(),
+            )
             return
         started = time.monotonic()
         try:
@@ -82,7 +86,9 @@ class ExecuteSubmission:
         except (SandboxUnavailable, SandboxError) as exc:
             if self._last_attempt():
                 log.error("submission %s: giving up after infrastructure errors: %s", submission_id, exc)
-                failed = failed_before_tests(submission.language.key, Status.INTERNAL_ERROR, len(submission.tests), str(exc))
+                failed = failed_before_tests(
+                    submission.language.key, Status.INTERNAL_ERROR, len(submission.tests), str(exc)
+                )
                 self._finish(submission_id, record.callback_url, failed.as_dict())
                 return
             self.store.release(submission_id, self.worker_id)

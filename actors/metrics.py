@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import dramatiq
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import Middleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,22 +20,41 @@ class WorkerMetrics(Middleware):
         self.registry = registry or CollectorRegistry()
         labels = ["queue_name", "actor_name"]
         self.messages = Counter("kodewar_worker_messages_total", "Messages processed.", labels, registry=self.registry)
-        self.errors = Counter("kodewar_worker_message_errors_total", "Messages that raised.", labels, registry=self.registry)
-        self.retries = Counter("kodewar_worker_message_retries_total", "Messages retried.", labels, registry=self.registry)
-        self.in_progress = Gauge("kodewar_worker_messages_in_progress", "Messages running now.", labels, registry=self.registry)
+        self.errors = Counter(
+            "kodewar_worker_message_errors_total", "Messages that raised.", labels, registry=self.registry
+        )
+        self.retries = Counter(
+            "kodewar_worker_message_retries_total", "Messages retried.", labels, registry=self.registry
+        )
+        self.in_progress = Gauge(
+            "kodewar_worker_messages_in_progress", "Messages running now.", labels, registry=self.registry
+        )
         self.duration = Histogram(
-            "kodewar_worker_message_duration_seconds", "Time to process a message.", labels,
-            buckets=DURATION_BUCKETS_S, registry=self.registry,
+            "kodewar_worker_message_duration_seconds",
+            "Time to process a message.",
+            labels,
+            buckets=DURATION_BUCKETS_S,
+            registry=self.registry,
         )
-        self.verdicts = Counter("kodewar_submissions_total", "Finished submissions by verdict.", ["language", "status"], registry=self.registry)
+        self.verdicts = Counter(
+            "kodewar_submissions_total",
+            "Finished submissions by verdict.",
+            ["language", "status"],
+            registry=self.registry,
+        )
         self.sandbox_seconds = Histogram(
-            "kodewar_sandbox_run_seconds", "Wall time of one sandbox run (create to remove).", ["language"],
-            buckets=DURATION_BUCKETS_S, registry=self.registry,
+            "kodewar_sandbox_run_seconds",
+            "Wall time of one sandbox run (create to remove).",
+            ["language"],
+            buckets=DURATION_BUCKETS_S,
+            registry=self.registry,
         )
-        self.recovered = Counter("kodewar_recovered_submissions_total", "Submissions requeued from dead workers.", registry=self.registry)
+        self.recovered = Counter(
+            "kodewar_recovered_submissions_total", "Submissions requeued from dead workers.", registry=self.registry
+        )
         self._started: dict[str, float] = {}
 
-    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message[Any]) -> None:
+    def before_process_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
         labels = (message.queue_name, message.actor_name)
         self.in_progress.labels(*labels).inc()
         self._started[message.message_id] = time.monotonic()
@@ -42,7 +62,12 @@ class WorkerMetrics(Middleware):
             self.retries.labels(*labels).inc()
 
     def after_process_message(
-        self, broker: dramatiq.Broker, message: dramatiq.Message[Any], *, result: Any = None, exception: BaseException | None = None
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
     ) -> None:
         labels = (message.queue_name, message.actor_name)
         self.in_progress.labels(*labels).dec()
@@ -53,4 +78,4 @@ class WorkerMetrics(Middleware):
         if started is not None:
             self.duration.labels(*labels).observe(time.monotonic() - started)
 
-    after_skip_message = after_process_message
+    after_skip_message = after_process_message  # type: ignore[assignment]

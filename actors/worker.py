@@ -80,11 +80,10 @@ class WorkerRuntime:
     def _declare_actors(self) -> None:
         config = self.options.queue
         queues = sorted({config.execute_queue(lang) for lang in self.options.languages})
-        dramatiq.actor(self.execute, broker=self.broker, actor_name=EXECUTE_ACTOR, queue_name=queues[0])
+        dramatiq.actor(broker=self.broker, actor_name=EXECUTE_ACTOR, queue_name=queues[0])(self.execute)
         for queue in queues[1:]:
             self.broker.declare_queue(queue)
         dramatiq.actor(
-            self.webhook,
             broker=self.broker,
             actor_name=WEBHOOK_ACTOR,
             queue_name=config.webhook_queue,
@@ -92,7 +91,7 @@ class WorkerRuntime:
             min_backoff=WEBHOOK_MIN_BACKOFF_MS,
             max_backoff=WEBHOOK_MAX_BACKOFF_MS,
             retry_when=lambda retries, exc: isinstance(exc, WebhookFailed),
-        )
+        )(self.webhook)
         self.queues = [*queues, config.webhook_queue]
 
     def heartbeat_info(self) -> dict[str, Any]:

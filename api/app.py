@@ -25,7 +25,7 @@ class Dependencies:
 def create_app(deps: Dependencies) -> falcon.App:
     service = deps.service
     app = falcon.App(
-        middleware=[MetricsMiddleware(deps.metrics), AuthMiddleware(deps.authority)],
+        middleware=[MetricsMiddleware(deps.metrics), AuthMiddleware(deps.authority)],  # type: ignore[arg-type]
         cors_enable=False,
     )
     app.req_options.strip_url_path_trailing_slash = False

@@ -19,7 +19,9 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 class APIError(falcon.HTTPError):
     """An HTTPError whose JSON body is {"error", "message", ...}."""
 
-    def __init__(self, status: str, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: str, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(status, title=code, description=message, headers=headers)
         self.extra = extra
 
@@ -56,8 +58,12 @@ def too_many(message: str, retry_after_s: int) -> APIError:
 
 
 def serialize(req: falcon.Request, resp: falcon.Response, exception: falcon.HTTPError) -> None:
-    body = exception.to_dict() if isinstance(exception, APIError) else error_body(
-        (exception.title or "error").lower().replace(" ", "_"), exception.description or exception.title or ""
+    body = (
+        exception.to_dict()
+        if isinstance(exception, APIError)
+        else error_body(
+            (exception.title or "error").lower().replace(" ", "_"), exception.description or exception.title or ""
+        )
     )
     resp.media = body
     resp.content_type = falcon.MEDIA_JSON

@@ -20,12 +20,17 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "kodewar_api_requests_total", "HTTP requests by method, route and status.", ["method", "route", "status"],
+            "kodewar_api_requests_total",
+            "HTTP requests by method, route and status.",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "kodewar_api_request_duration_seconds", "HTTP request latency.", ["method", "route"],
-            buckets=LATENCY_BUCKETS_S, registry=self.registry,
+            "kodewar_api_request_duration_seconds",
+            "HTTP request latency.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
         )
 
 

@@ -18,7 +18,9 @@ class AuthMiddleware:
     def __init__(self, authority: TokenAuthority) -> None:
         self.authority = authority
 
-    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]) -> None:
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict[str, Any]
+    ) -> None:
         req.context.principal = None
         scope = getattr(resource, "scopes", {}).get(req.method)
         if scope is None:

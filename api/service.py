@@ -22,7 +22,18 @@ from sandbox.limits import LimitPolicy
 from sandbox.submission import InvalidSubmission, SizeCaps, Submission, build_submission
 
 SUBMISSION_KEYS = frozenset(
-    {"code", "language", "test_cases", "stdin", "expected_output", "limits", "mode", "checker", "function_name", "callback_url"}
+    {
+        "code",
+        "language",
+        "test_cases",
+        "stdin",
+        "expected_output",
+        "limits",
+        "mode",
+        "checker",
+        "function_name",
+        "callback_url",
+    }
 )
 RATE_WINDOW_S = 60
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 
 from actors.config import QueueConfig
 from api.config import ApiConfig
@@ -20,8 +20,8 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     sandbox: SandboxConfig
-    queue: QueueConfig = QueueConfig()
-    api: ApiConfig = ApiConfig()
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     worker_user: str = "kodewar"
     state_dir: str = "/var/lib/kodewar"
     jwt_secret_file: str = "/var/lib/kodewar/jwt.key"

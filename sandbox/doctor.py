@@ -148,7 +148,13 @@ def check_images(api: PodmanAPI, config: SandboxConfig, languages: Iterable[Lang
     for language in languages:
         ref = language.image(config.image_prefix)
         present = api.image_exists(ref)
-        checks.append(Check(f"image {language.key}", present, ref if present else f"{ref} missing: kodewar images build {language.key}"))
+        checks.append(
+            Check(
+                f"image {language.key}",
+                present,
+                ref if present else f"{ref} missing: kodewar images build {language.key}",
+            )
+        )
     return checks
 
 
@@ -163,7 +169,8 @@ def probe_limits(runner: Runner, python: Language) -> list[Check]:
     checks = []
     for (name, (statuses, fragment)), test in zip(EXPECTED.items(), result.tests, strict=True):
         ok = test.status in statuses and fragment in test.stdout.text and "escaped" not in test.stdout.text
-        seen = f"{test.status.description}, cpu {test.time:.2f}s, wall {test.wall_time:.2f}s, {test.stdout.text.strip()[:80]}"
+        output = test.stdout.text.strip()[:80]
+        seen = f"{test.status.description}, cpu {test.time:.2f}s, wall {test.wall_time:.2f}s, {output}"
         checks.append(Check(f"limit {name}", ok, seen))
     return checks
 

@@ -52,7 +52,11 @@ def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[s
         wrapper = FUNCTION_WRAPPERS[language.function]
         name = WRAPPER_FILE + Path(wrapper).suffix
         files[name] = _b64((HARNESS_DIR / wrapper).read_bytes())
-        run_argv = [*replace(language, source=name).argv(language.run, **values), language.source, submission.function_name]
+        run_argv = [
+            *replace(language, source=name).argv(language.run, **values),
+            language.source,
+            submission.function_name,
+        ]
     job: dict[str, object] = {
         "uid": uid,
         "env": {**BASE_ENV, **language.env},

@@ -65,7 +65,7 @@ def _language(key: str, raw: Mapping[str, object]) -> Language:
             values[name] = tuple(values[name])  # type: ignore[arg-type]
     if values.get("function") not in (None, *FUNCTION_MODES):
         raise RegistryError(f"language {key!r}: function must be one of {FUNCTION_MODES}")
-    for pattern in values.get("oom_patterns", ()):  # type: ignore[union-attr]
+    for pattern in values.get("oom_patterns", ()):  # type: ignore[attr-defined]
         re.compile(pattern)
     return Language(key=key, **values)  # type: ignore[arg-type]
 

@@ -85,7 +85,9 @@ class Result:
         }
 
 
-def failed_before_tests(language: str, status: Status, count: int, message: str, compile_output: Output = Output()) -> Result:
+def failed_before_tests(
+    language: str, status: Status, count: int, message: str, compile_output: Output = Output()
+) -> Result:
     """A result where no test ran (compile error, infrastructure failure): every test Skipped."""
     skipped = tuple(TestResult(status=Status.SKIPPED) for _ in range(count))
     return Result(language, skipped, compile_output, compile_status=status, message=message)

@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sandbox.config import SandboxConfig
 from sandbox.job import build_job, deadline_s, sandbox_uid
@@ -87,14 +88,21 @@ class Runner:
                     compile_output = Output.capture(stage.stdout + stage.stderr, display)
                     status, message = compile_status(stage, self.config.policy.compile, language)
                     if status is not None:
-                        return failed_before_tests(language.key, status, len(submission.tests), message or "", compile_output)
+                        return failed_before_tests(
+                            language.key, status, len(submission.tests), message or "", compile_output
+                        )
                 elif kind_name == "test":
                     index = int(event["index"])
                     if index != len(tests):
                         raise SandboxError(f"harness reported test {index} out of order")
                     test = submission.tests[index]
                     result = judge_test(
-                        Stage.from_report(event), test.expected, submission.limits, language, submission.checker, display
+                        Stage.from_report(event),
+                        test.expected,
+                        submission.limits,
+                        language,
+                        submission.checker,
+                        display,
                     )
                     tests.append(result)
                     if on_test:
@@ -105,11 +113,13 @@ class Runner:
                     raise SandboxError(f"harness failed: {event.get('message')}")
         if not done or len(tests) != len(submission.tests):
             detail = harness_stderr.decode(errors="replace").strip()[-2000:]
-            raise SandboxError(f"sandbox ended after {len(tests)} of {len(submission.tests)} tests: {detail or 'no output'}")
+            raise SandboxError(
+                f"sandbox ended after {len(tests)} of {len(submission.tests)} tests: {detail or 'no output'}"
+            )
         return Result(language.key, tuple(tests), compile_output)
 
 
-def _parse(raw: bytes) -> dict[str, object]:
+def _parse(raw: bytes) -> dict[str, Any]:
     try:
         event = json.loads(raw)
     except ValueError as exc:

@@ -59,7 +59,10 @@ def container_spec(language: Language, limits: Limits, config: SandboxConfig, na
     if config.cgroup_limits:
         memory_bytes = (max(limits.memory_mb, config.policy.compile.memory_mb) + language.memory_overhead_mb) * MIB
         spec["resource_limits"] = {
-            "memory": {"limit": memory_bytes + config.work_dir_mb * MIB, "swap": memory_bytes + config.work_dir_mb * MIB},
+            "memory": {
+                "limit": memory_bytes + config.work_dir_mb * MIB,
+                "swap": memory_bytes + config.work_dir_mb * MIB,
+            },
             "pids": {"limit": max(limits.max_processes, config.policy.compile.max_processes) + 8},
         }
     return spec

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import re
 import errno as errnos
+import re
 import signal as signals
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from sandbox.statuses import Status
 FILE_TOO_LARGE = re.compile(r"file too large|EFBIG", re.IGNORECASE)  # strerror(EFBIG): runtimes that ignore SIGXFSZ
 MLE_RSS_FRACTION = 0.9  # a crash with peak RSS this close to the limit is taken as running out of memory
 
-SIGNAL_STATUS = {
+SIGNAL_STATUS: dict[int, Status] = {
     signals.SIGSEGV: Status.RUNTIME_ERROR_SIGSEGV,
     signals.SIGBUS: Status.RUNTIME_ERROR_SIGSEGV,
     signals.SIGXFSZ: Status.RUNTIME_ERROR_SIGXFSZ,
@@ -70,7 +70,10 @@ def run_status(stage: Stage, limits: Limits, language: Language) -> tuple[Status
     if stage.exec_errno is not None:
         if stage.exec_errno == errnos.ENOEXEC:
             return Status.EXEC_FORMAT_ERROR, "the program is not an executable format"
-        return Status.INTERNAL_ERROR, f"could not start the program: {errnos.errorcode.get(stage.exec_errno, stage.exec_errno)}"
+        return (
+            Status.INTERNAL_ERROR,
+            f"could not start the program: {errnos.errorcode.get(stage.exec_errno, stage.exec_errno)}",
+        )
     if stage.killed == "output":
         return Status.OUTPUT_LIMIT_EXCEEDED, f"output exceeded {limits.max_output_kib} KiB"
     if stage.killed == "cpu" or stage.cpu_time_s > limits.cpu_time_s or stage.signal == signals.SIGXCPU:

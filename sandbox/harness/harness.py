@@ -144,9 +144,17 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
             preexec_fn=limiter(limits),
         )
     except OSError as exc:
-        report.update(exec_error=os.strerror(exc.errno or 0), errno=exc.errno, cpu_time_s=0.0,
-                      wall_time_s=0.0, memory_kib=0, stdout="", stderr="", stdout_truncated=False,
-                      stderr_truncated=False)
+        report.update(
+            exec_error=os.strerror(exc.errno or 0),
+            errno=exc.errno,
+            cpu_time_s=0.0,
+            wall_time_s=0.0,
+            memory_kib=0,
+            stdout="",
+            stderr="",
+            stdout_truncated=False,
+            stderr_truncated=False,
+        )
         return report
 
     pidfd = os.pidfd_open(proc.pid)
@@ -201,7 +209,7 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
                 exited_at = time.monotonic()
             elif fd == stdin_fd:
                 try:
-                    pending = pending[os.write(fd, pending[:READ_CHUNK_BYTES]):]
+                    pending = pending[os.write(fd, pending[:READ_CHUNK_BYTES]) :]
                 except BlockingIOError:
                     continue
                 except BrokenPipeError:  # the program stopped reading; that is its business

@@ -1,0 +1,1 @@
+"""The sandbox: run untrusted code in rootless Podman (knows nothing of Redis or HTTP)."""
