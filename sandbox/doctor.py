@@ -85,6 +85,29 @@ elif probe == "seccomp":
     leaked = [fd for fd in open_fds if fd > 3]  # 3 is listdir's own descriptor
     allowed = [name for name, ok in blocked.items() if not ok]
     print("escaped " + ",".join(allowed) if allowed or leaked else "blocked: " + ",".join(blocked))
+elif probe == "shared-memory":
+    import mmap
+    escaped = []
+    try:
+        with open("/dev/zero", "r+b") as zero:
+            mmap.mmap(zero.fileno(), 1 << 20, mmap.MAP_SHARED)
+            escaped.append("/dev/zero")
+    except OSError:
+        pass
+    try:
+        os.memfd_create("probe")
+        escaped.append("memfd")
+    except OSError:
+        pass
+    try:
+        mmap.mmap(-1, 1 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+        escaped.append("anonymous shared")
+    except OSError:
+        pass
+    SYS_shmget, IPC_PRIVATE, IPC_CREAT = 29, 0, 0o1000
+    if not syscall_blocked(SYS_shmget, IPC_PRIVATE, 1 << 20, IPC_CREAT | 0o600):
+        escaped.append("shmget")
+    print("escaped " + ",".join(escaped) if escaped else "no uncounted shared memory")
 elif probe == "identity":
     uid = os.getuid()
     caps = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
@@ -101,6 +124,7 @@ EXPECTED: dict[str, tuple[frozenset[Status], str]] = {
     "fsize": (frozenset({Status.RUNTIME_ERROR_SIGXFSZ}), ""),
     "network": (frozenset({Status.ACCEPTED}), "no network"),
     "seccomp": (frozenset({Status.ACCEPTED}), "blocked:"),
+    "shared-memory": (frozenset({Status.ACCEPTED}), "no uncounted shared memory"),
 }
 
 

@@ -11,11 +11,13 @@ shared mappings or kernel memory, so the profile closes the shared-memory paths 
 
 The file is in podman's format (read by path through ``--security-opt seccomp=PATH``). Every syscall
 that no rule allows gets ``EPERM``; clone3 gets ``ENOSYS`` so glibc falls back to clone, whose flags we
-can inspect. Each syscall is named in exactly one group. Argument filters compare the raw 64-bit
-register: allow rules only ever match exact values, so high garbage bits make a call fail, never pass.
+can inspect. No syscall is both allowed and refused (checked when generating). Filters on int
+arguments (socket's family, personality) match the whole register exactly, so high bits the kernel
+would drop make a call fail rather than pass.
 
 Architectures: x86_64 (with x86 and x32) and aarch64 (with arm). clone's flags are argument 0 on all
-of them; on s390 they are argument 1, which this profile does not support.
+of them; on s390 they are argument 1, which this profile does not support. 32-bit programs run, but
+without sockets, and x32 ones cannot mmap (see ``on_64bit_abis``): x86 hides some arguments in memory.
 """
 
 from __future__ import annotations
@@ -58,7 +60,6 @@ AF_UNIX = 1
 AF_INET = 2
 AF_INET6 = 10
 AF_NETLINK = 16
-AF_VSOCK = 40
 NETLINK_ROUTE = 0
 
 PER_LINUX = 0x0000
@@ -96,6 +97,16 @@ def lt(index: int, value: int) -> Arg:
 
 def masked_eq(index: int, mask: int, value: int = 0) -> Arg:
     return Arg(index, "SCMP_CMP_MASKED_EQ", mask, value)
+
+
+def on_64bit_abis(index: int) -> Arg:
+    """A condition true for every real call on 64-bit ABIs and false on 32-bit ones (x86, x32, arm).
+
+    ``arg < 2**32`` holds on x86_64/aarch64 for an argument the caller passes as a C int. On 32-bit
+    ABIs libseccomp compares only the low 32 bits of the value, so the condition becomes ``arg < 0``,
+    which nothing satisfies. Used where a 32-bit ABI would slip past an argument filter.
+    """
+    return lt(index, ARG_32BIT_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -256,18 +267,26 @@ namespace (a user namespace first, then mounts inside it). Flags are argument 0 
 aarch64 and arm. The kernel reads only their low 32 bits, which is where the mask looks."""
 
 SOCKET_RULES: list[Rule] = [
-    Rule("socket: AF_UNIX", ("socket",), args=(eq(0, AF_UNIX),)),
-    Rule("socket: AF_INET", ("socket",), args=(eq(0, AF_INET),)),
-    Rule("socket: AF_INET6", ("socket",), args=(eq(0, AF_INET6),)),
-    Rule("socket: AF_NETLINK, NETLINK_ROUTE only", ("socket",), args=(eq(0, AF_NETLINK), eq(2, NETLINK_ROUTE))),
-    Rule("socketpair: AF_UNIX", ("socketpair",), args=(eq(0, AF_UNIX),)),
+    Rule("socket: AF_UNIX", ("socket",), args=(eq(0, AF_UNIX), on_64bit_abis(1))),
+    Rule("socket: AF_INET", ("socket",), args=(eq(0, AF_INET), on_64bit_abis(1))),
+    Rule("socket: AF_INET6", ("socket",), args=(eq(0, AF_INET6), on_64bit_abis(1))),
+    Rule(
+        "socket: AF_NETLINK, NETLINK_ROUTE only",
+        ("socket",),
+        args=(eq(0, AF_NETLINK), on_64bit_abis(1), eq(2, NETLINK_ROUTE)),
+    ),
+    Rule("socketpair: AF_UNIX", ("socketpair",), args=(eq(0, AF_UNIX), on_64bit_abis(1))),
 ]
 """Sockets for the families programs use: local pipes (AF_UNIX) and IP on the namespace's loopback.
 NETLINK_ROUTE serves getaddrinfo/getifaddrs (read-only without CAP_NET_ADMIN). Every other family is
 refused: AF_VSOCK (40) reaches the hypervisor's host, AF_ALG, AF_PACKET, AF_KEY, AF_RDS, AF_TIPC, AF_CAN,
 AF_XDP, other netlink protocols (nf_tables) and the like are kernel attack surface no judge needs.
 The filter is an exact match on the whole register, so a family with high bits set (which the kernel
-would truncate to an int) is refused rather than let through."""
+would truncate to an int) is refused rather than let through.
+
+32-bit ABIs get no sockets at all (``on_64bit_abis`` on the type argument): on x86 libseccomp also
+writes each socket() rule as ``socketcall(SYS_SOCKET)`` with the family condition replaced, and
+socketcall reads the family from memory, so a filtered rule would let socket(AF_VSOCK) through there."""
 
 PERSONALITY_RULES: list[Rule] = [
     Rule(
@@ -287,8 +306,8 @@ PERSONALITY_RULES: list[Rule] = [
 ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC, which weaken ASLR or W^X for later execs."""
 
 SHARED_ANONYMOUS_MAPPINGS: list[Rule] = [
-    Rule("mmap: private", ("mmap",), args=(lt(2, ARG_32BIT_LIMIT), masked_eq(3, MAP_SHARED, 0))),
-    Rule("mmap: not anonymous", ("mmap",), args=(lt(2, ARG_32BIT_LIMIT), masked_eq(3, MAP_ANONYMOUS, 0))),
+    Rule("mmap: private", ("mmap",), args=(on_64bit_abis(2), masked_eq(3, MAP_SHARED, 0))),
+    Rule("mmap: not anonymous", ("mmap",), args=(on_64bit_abis(2), masked_eq(3, MAP_ANONYMOUS, 0))),
     Rule("mmap2: private", ("mmap2",), args=(masked_eq(3, MAP_SHARED, 0),)),
     Rule("mmap2: not anonymous", ("mmap2",), args=(masked_eq(3, MAP_ANONYMOUS, 0),)),
 ]
@@ -296,11 +315,10 @@ SHARED_ANONYMOUS_MAPPINGS: list[Rule] = [
 so without a memory cgroup it would be an unbounded memory bomb. (MAP_SHARED_VALIDATE has the MAP_SHARED
 bit.) Shared file mappings stay: they live in size-capped tmpfs or in read-only files.
 
-The ``prot < 2**32`` condition on mmap holds for every real call on 64-bit ABIs and never on 32-bit
-ones, where libseccomp compares only the low 32 bits (so ``< 2**32`` becomes ``< 0``). That matters
-because x86's ``mmap`` (number 90, reachable from any x86_64 program through ``int 0x80``) is old_mmap,
-which reads its flags from memory where no filter can see them; 32-bit programs use mmap2, whose flags
-are in a register. The cost: x32 programs (an ABI disabled in stock kernels) cannot mmap at all.
+x86's ``mmap`` (number 90, reachable from any x86_64 program through ``int 0x80``) is old_mmap, which
+reads its flags from memory where no filter can see them, so ``on_64bit_abis`` on prot refuses mmap on
+32-bit ABIs altogether; 32-bit programs use mmap2, whose flags are in a register and are filtered. The
+cost: x32 programs (an ABI disabled in stock kernels) cannot mmap at all.
 
 Not closed here: mmap(MAP_SHARED) of /dev/zero gives shared anonymous memory through a file descriptor;
 the container's /dev/zero must be masked for that (or a memory cgroup must hold)."""
@@ -311,7 +329,8 @@ the container's /dev/zero must be masked for that (or a memory cgroup must hold)
 # ---------------------------------------------------------------------------------------------
 
 KEYRINGS: list[str] = ["keyctl", "add_key", "request_key"]
-"""Kernel keyrings are not namespaced: keys would be shared with the host user and other sandboxes."""
+"""Kernel keyrings are only partly namespaced (quotas and persistent keyrings follow the host uid), have
+a long bug record, and nothing in a judge needs them."""
 
 NAMESPACES_AND_MOUNTS: list[str] = [
     "unshare", "setns",
@@ -378,7 +397,8 @@ No language runtime here needs them (POSIX semaphores live in /dev/shm, a size-c
 
 MULTIPLEXERS_WITH_HIDDEN_ARGUMENTS: list[str] = ["socketcall"]
 """x86's socketcall takes socket()'s arguments from memory, where the family filter cannot see them
-(socket(AF_VSOCK) would pass). 32-bit programs on kernels since 4.3 have the direct socket calls."""
+(socket(AF_VSOCK) would pass). Named for the record: libseccomp also derives socketcall rules from the
+socket rules above, which is why those cannot match on 32-bit ABIs."""
 
 HOST_WIDE_WRITEBACK: list[str] = ["sync", "syncfs"]
 """sync flushes every filesystem on the host: a loop of it stalls other tenants' I/O. fsync and

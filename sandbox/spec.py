@@ -38,7 +38,9 @@ def container_spec(language: Language, limits: Limits, config: SandboxConfig, na
         "no_new_privileges": True,
         "seccomp_profile_path": config.seccomp_profile_path,
         "read_only_filesystem": True,
-        "read_write_tmpfs": False,  # no unbounded podman tmpfs on /tmp, /run, /var/tmp
+        "read_write_tmpfs": False,
+        # /dev/zero mapped MAP_SHARED is memory RLIMIT_DATA does not count; masked, it reads as /dev/null.
+        "mask": ["/dev/zero"],  # no unbounded podman tmpfs on /tmp, /run, /var/tmp
         "mounts": [
             _tmpfs("/box", config.work_dir_mb, exec_allowed=language.exec_box),
             _tmpfs("/tmp", config.tmp_dir_mb, exec_allowed=False),

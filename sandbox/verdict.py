@@ -80,10 +80,12 @@ def run_status(stage: Stage, limits: Limits, language: Language) -> tuple[Status
         return Status.TIME_LIMIT_EXCEEDED, f"CPU time exceeded {limits.cpu_time_s} s"
     if stage.killed == "wall":
         return Status.TIME_LIMIT_EXCEEDED, f"wall time exceeded {limits.wall_time_s} s"
+    limit_kib = limits.memory_mb * 1024
+    if stage.memory_kib > limit_kib:  # judged on the measured peak, whatever the exit
+        return Status.MEMORY_LIMIT_EXCEEDED, f"memory exceeded {limits.memory_mb} MB"
     if stage.clean_exit:
         return Status.ACCEPTED, None
-    limit_kib = limits.memory_mb * 1024
-    if stage.memory_kib > limit_kib or language.is_oom(stderr) or stage.memory_kib >= MLE_RSS_FRACTION * limit_kib:
+    if language.is_oom(stderr) or stage.memory_kib >= MLE_RSS_FRACTION * limit_kib:
         return Status.MEMORY_LIMIT_EXCEEDED, f"memory exceeded {limits.memory_mb} MB"
     if stage.signal is None and FILE_TOO_LARGE.search(stderr):
         return Status.RUNTIME_ERROR_SIGXFSZ, f"file size exceeded {limits.max_file_size_kib} KiB"

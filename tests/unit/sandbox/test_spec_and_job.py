@@ -27,6 +27,7 @@ def test_container_spec_isolation_flags() -> None:
     assert spec["httpproxy"] is False
     assert spec["env"] == {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
     assert spec["log_configuration"] == {"driver": "none"}
+    assert "/dev/zero" in spec["mask"]  # type: ignore[operator]
     mounts = {m["destination"]: m["options"] for m in spec["mounts"]}  # type: ignore[attr-defined]
     assert set(mounts) == {"/box", "/tmp"}
     for options in mounts.values():

@@ -41,6 +41,7 @@ def stage(**fields: object) -> Stage:
         ({"exit_code": None, "signal": signal.SIGKILL, "killed": "output"}, Status.OUTPUT_LIMIT_EXCEEDED),
         ({"exit_code": 1, "stderr": "Traceback...\nMemoryError"}, Status.MEMORY_LIMIT_EXCEEDED),
         ({"exit_code": None, "signal": signal.SIGSEGV, "memory_kib": 63 * 1024}, Status.MEMORY_LIMIT_EXCEEDED),
+        ({"exit_code": 0, "memory_kib": 65 * 1024}, Status.MEMORY_LIMIT_EXCEEDED),
         ({"exec_error": "Exec format error", "errno": errno.ENOEXEC}, Status.EXEC_FORMAT_ERROR),
         ({"exec_error": "No such file", "errno": errno.ENOENT}, Status.INTERNAL_ERROR),
     ],
