@@ -15,7 +15,7 @@ export KODEWAR_WORKER_USER := $(WORKER_USER)
 .PHONY: help install deps venv worker podman-service seccomp base-image images up test test-unit lint bench clean
 
 help:
-	@echo "make up     install what is missing, check the host, run the seed example in the sandbox"
+	@echo "make up     install what is missing, then run the whole stack here (API, Redis, workers) until Ctrl-C"
 	@echo "make test   install what is missing, then run the whole test suite"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  sandbox benchmarks (figures go to docs/benchmarks.md)"
@@ -53,13 +53,9 @@ base-image: podman-service
 images: base-image venv
 	$(VENV)/bin/kodewar images build
 
+# The whole stack in the foreground (Redis, API, workers) until Ctrl-C; e.g. make up UP_ARGS="--port 8001".
 up: install
-	$(VENV)/bin/kodewar doctor
-	@printf 'def solution(x): return x * 2\n' > /tmp/kodewar-seed.py
-	@echo '[{"input": "2", "expected": "4"}]' > /tmp/kodewar-seed.json
-	$(VENV)/bin/kodewar run /tmp/kodewar-seed.py --language python --tests /tmp/kodewar-seed.json
-	@echo
-	@echo "The sandbox is ready. Try: $(VENV)/bin/kodewar run FILE --language LANG [--tests TESTS.json] [--json]"
+	$(VENV)/bin/kodewar up $(UP_ARGS)
 
 test: install
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q

@@ -7,14 +7,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kodewar.render import result_text, table
+from kodewar.render import DEV_TOKEN_TTL_DAYS, result_text, table, up_banner
 from kodewar.settings import Settings, SettingsError, load_settings
 from sandbox.languages import RegistryError, load_registry
 from sandbox.podman_api import SandboxUnavailable
 from sandbox.runner import Runner, SandboxError
 from sandbox.submission import InvalidSubmission, build_submission
+
+if TYPE_CHECKING:
+    import threading
+
+    from kodewar.stack import LocalStack
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -31,12 +36,14 @@ def _read_tests(path: str) -> list[dict[str, Any]]:
     except ValueError as exc:
         raise UsageError(f"tests file {path} is not valid JSON: {exc}") from exc
     if not isinstance(data, list):
-        raise UsageError(f"tests file {path} must hold a JSON list of {{\"input\": ..., \"expected\": ...}}")
+        raise UsageError(f'tests file {path} must hold a JSON list of {{"input": ..., "expected": ...}}')
     return data
 
 
 def submission_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The request body shared by `run` and (later) `submit`: the same shape the API accepts."""
+    """The request body shared by `run` and `submit`: the same shape the API accepts."""
+    if args.tests and args.stdin is not None:
+        raise UsageError("give either --tests or --stdin, not both")
     try:
         code = Path(args.file).read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -55,13 +62,17 @@ def submission_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.tests and args.stdin is not None:
-        raise UsageError("give either --tests or --stdin, not both")
-    body = submission_body(args)
-    if args.time_limit is not None:  # a wall limit that leaves room for the CPU limit, within the maximum
-        wall_s = max(2 * args.time_limit, args.time_limit + 1)
+def with_wall_limit(body: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A wall limit that leaves room for a requested CPU limit, within the maximum."""
+    cpu_s = body["limits"].get("cpu_time_s")
+    if cpu_s is not None:
+        wall_s = max(2 * cpu_s, cpu_s + 1)
         body["limits"]["wall_time_s"] = min(wall_s, settings.sandbox.policy.maxima.wall_time_s)
+    return body
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    body = with_wall_limit(submission_body(args), settings)
     registry = load_registry()
     try:
         submission = build_submission(body, registry, settings.sandbox.policy, settings.sandbox.caps)
@@ -116,8 +127,13 @@ def cmd_images_build(args: argparse.Namespace, settings: Settings) -> int:
     for key in args.languages or list(registry):
         print(f"==> building {key}", flush=True)
         try:
-            build_image(client, registry[key], settings.sandbox.base_image, settings.sandbox.image_prefix,
-                        lambda line: print(f"    {line}", flush=True) if args.verbose else None)
+            build_image(
+                client,
+                registry[key],
+                settings.sandbox.base_image,
+                settings.sandbox.image_prefix,
+                lambda line: print(f"    {line}", flush=True) if args.verbose else None,
+            )
         except ImageBuildError as exc:
             print(f"image build failed for {key}: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -210,6 +226,182 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED  # not reached
 
 
+def cmd_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from kodewar import client
+
+    return client.submit(args, with_wall_limit(submission_body(args), settings))
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from kodewar import client
+
+    return client.status(args)
+
+
+def cmd_workers(args: argparse.Namespace, settings: Settings) -> int:
+    from kodewar import client
+
+    return client.workers(args)
+
+
+# -- kodewar up ---------------------------------------------------------------------------------
+
+UP_MONITOR_INTERVAL_S = 1.0
+# Variables `kodewar up` sets for its children; the caller's other KODEWAR_* settings are passed on.
+STACK_OWNED = frozenset(
+    {
+        "KODEWAR_STATE_DIR",
+        "KODEWAR_REDIS_URL",
+        "KODEWAR_REDIS_PASSWORD_FILE",
+        "KODEWAR_JWT_SECRET_FILE",
+        "KODEWAR_PUBLIC_URL",
+        "KODEWAR_API_WORKERS",
+        "KODEWAR_API_BIND",
+    }
+)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no conflict
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _check_up_args(args: argparse.Namespace) -> None:
+    ports = {"--port": args.port, "--redis-port": args.redis_port}
+    if args.metrics_port:
+        ports["--metrics-port"] = args.metrics_port + args.workers - 1
+    for flag, port in ports.items():
+        if not 0 < port < 65536:
+            raise UsageError(f"{flag} must be between 1 and 65535")
+    if args.metrics_port is not None and args.metrics_port < 0:
+        raise UsageError("--metrics-port must be a port, or 0 to turn worker metrics off")
+    if args.workers < 1 or (args.slots is not None and args.slots < 1):
+        raise UsageError("--workers and --slots must be at least 1")
+    if args.languages:
+        unknown = sorted(set(args.languages) - set(load_registry()))
+        if unknown:
+            raise UsageError(f"unknown language(s): {', '.join(unknown)}; known: {', '.join(load_registry())}")
+
+
+def _busy_ports(args: argparse.Namespace) -> list[str]:
+    wanted = [("the API (--port)", args.port), ("Redis (--redis-port)", args.redis_port)]
+    if args.metrics_port:
+        wanted += [(f"worker {i} metrics (--metrics-port)", args.metrics_port + i) for i in range(args.workers)]
+    return [f"{what}: 127.0.0.1:{port}" for what, port in wanted if not _port_free(port)]
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the whole stack in the foreground until Ctrl-C or SIGTERM, then stop it gracefully."""
+    import os
+    import signal
+    import threading
+
+    from kodewar.stack import LocalStack
+
+    _check_up_args(args)
+    busy = _busy_ports(args)
+    if busy:
+        print(f"kodewar up: port(s) in use, pick others: {'; '.join(busy)}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    forwarded = {k: v for k, v in os.environ.items() if k.startswith("KODEWAR_") and k not in STACK_OWNED}
+    stack = LocalStack(
+        Path(settings.state_dir) / "stack",
+        api_port=args.port,
+        redis_port=args.redis_port,
+        workers=args.workers,
+        slots=args.slots or settings.queue.worker_threads,
+        languages=args.languages or None,
+        worker_metrics_port=args.metrics_port if args.metrics_port is not None else settings.queue.metrics_port,
+        env=forwarded,
+    )
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run_stack(stack, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_stack(stack: LocalStack, stop: threading.Event) -> int:
+    """Start in a thread (a signal must not land between a spawn and its bookkeeping), then watch the parts."""
+    import subprocess
+    import threading
+
+    from kodewar.stack import StackError
+
+    failure: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            stack.start()  # stops what it started when a part fails
+        except BaseException as exc:
+            failure.append(exc)
+
+    print(
+        f"kodewar up: starting Redis, the API and {stack.workers} worker(s) in {stack.state_dir} ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    starter = threading.Thread(target=start, name="stack-start", daemon=True)
+    starter.start()
+    announced = False
+    while starter.is_alive():
+        starter.join(0.2)
+        if stop.is_set() and not announced:
+            print("kodewar up: stopping as soon as the part now starting is up", file=sys.stderr, flush=True)
+            announced = True
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, StackError):
+            print(f"kodewar up: {exc}", file=sys.stderr)
+        elif isinstance(exc, SandboxUnavailable | subprocess.CalledProcessError):
+            print(f"kodewar up: the podman service is not available: {exc}", file=sys.stderr)
+        else:
+            print(f"kodewar up: failed to start: {exc!r}", file=sys.stderr)
+        print("kodewar up: stopped what had started", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if stop.is_set():
+        stack.stop()
+        print("kodewar up: stopped", file=sys.stderr, flush=True)
+        return EXIT_OK
+    print(
+        up_banner(
+            stack.url, stack.token(ttl_s=DEV_TOKEN_TTL_DAYS * 86400), stack.workers, stack.slots, stack.state_dir
+        ),
+        flush=True,
+    )
+    while not stop.wait(UP_MONITOR_INTERVAL_S):
+        dead = [p for p in [stack.redis_process, stack.api, *stack.worker_processes] if p is not None and not p.alive()]
+        if dead:
+            for process in dead:
+                print(
+                    f"kodewar up: {process.name} exited (status {process.popen.returncode}); its log ({process.log}):"
+                    f"\n{process.tail()}",
+                    file=sys.stderr,
+                )
+            print("kodewar up: stopping the rest", file=sys.stderr, flush=True)
+            stack.stop()
+            return EXIT_UNAVAILABLE
+    print("kodewar up: stopping (workers finish what they run first) ...", file=sys.stderr, flush=True)
+    stack.stop()
+    print("kodewar up: stopped", file=sys.stderr, flush=True)
+    return EXIT_OK
+
+
+def _add_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="the API (default KODEWAR_URL or http://127.0.0.1:8000)")
+    parser.add_argument("--token", help="a bearer token (default KODEWAR_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kodewar", description="KodeWar: run untrusted code in rootless Podman.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -217,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one submission in the sandbox on this machine")
     run.add_argument("file", help="source file")
     run.add_argument("--language", "-l", required=True)
-    run.add_argument("--tests", help="JSON file: a list of {\"input\": ..., \"expected\": ...}")
+    run.add_argument("--tests", help='JSON file: a list of {"input": ..., "expected": ...}')
     run.add_argument("--stdin", help="standard input for a single run")
     run.add_argument("--time-limit", type=float, help="CPU seconds per test")
     run.add_argument("--memory-limit", type=int, help="MB per test")
@@ -244,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     secret = sub.add_parser("secret", help="manage the JWT signing key")
     secret_sub = secret.add_subparsers(dest="secret_command", required=True)
-    secret_sub.add_parser("init", help="create the signing key file if it is missing").set_defaults(handler=cmd_secret_init)
+    secret_init = secret_sub.add_parser("init", help="create the signing key file if it is missing")
+    secret_init.set_defaults(handler=cmd_secret_init)
 
     token = sub.add_parser("token", help="print a JWT signed with the configured key")
     token.add_argument("--sub", required=True, help="the subject (who the token is for)")
@@ -261,6 +454,43 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API with gunicorn")
     api.add_argument("--bind", help="address:port (default KODEWAR_API_BIND or 127.0.0.1:8000)")
     api.set_defaults(handler=cmd_api)
+
+    up = sub.add_parser("up", help="run the whole stack here (Redis, API, workers) until Ctrl-C")
+    up.add_argument("--port", type=int, default=8000, help="API port on 127.0.0.1 (default 8000)")
+    up.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    up.add_argument("--slots", type=int, help="sandboxes per worker (default KODEWAR_WORKER_SLOTS or 2)")
+    up.add_argument("--redis-port", type=int, default=6389, help="Redis port on 127.0.0.1 (default 6389)")
+    up.add_argument(
+        "--metrics-port",
+        type=int,
+        help="first worker's Prometheus port, the next ones count up (default 9191); 0 turns it off",
+    )
+    up.add_argument("--languages", nargs="*", help="serve only these (default: every image on this host)")
+    up.set_defaults(handler=cmd_up)
+
+    submit = sub.add_parser("submit", help="send a submission to the API and wait for its verdict")
+    submit.add_argument("file", help="source file")
+    submit.add_argument("--language", "-l", required=True)
+    submit.add_argument("--tests", help='JSON file: a list of {"input": ..., "expected": ...}')
+    submit.add_argument("--stdin", help="standard input for a single run")
+    submit.add_argument("--time-limit", type=float, help="CPU seconds per test")
+    submit.add_argument("--memory-limit", type=int, help="MB per test")
+    submit.add_argument("--mode", choices=["stdio", "function"])
+    submit.add_argument("--checker", choices=["default", "exact", "tokens", "float", "value"])
+    submit.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the verdict (default 600)")
+    _add_client_options(submit)
+    submit.set_defaults(handler=cmd_submit)
+
+    status = sub.add_parser("status", help="show a submission (its verdict once it has one)")
+    status.add_argument("submission_id")
+    status.add_argument("--wait", action="store_true", help="wait for the verdict, showing progress")
+    status.add_argument("--timeout", type=float, default=600.0, help="seconds --wait waits (default 600)")
+    _add_client_options(status)
+    status.set_defaults(handler=cmd_status)
+
+    workers = sub.add_parser("workers", help="list live workers: languages, busy slots, last heartbeat")
+    _add_client_options(workers)
+    workers.set_defaults(handler=cmd_workers)
     return parser
 
 

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +59,7 @@ class LocalStack:
     worker_metrics_port: int = 9191  # worker i listens on this + i; 0 disables
     env: Mapping[str, str] = field(default_factory=dict)
     api_workers: int = 2
-    redis: Process | None = None
+    redis_process: Process | None = None
     api: Process | None = None
     worker_processes: list[Process] = field(default_factory=list)
 
@@ -114,7 +114,7 @@ class LocalStack:
         handle.close()
         return Process(name, popen, log)
 
-    def _wait(self, process: Process, ready: callable, what: str) -> None:  # type: ignore[valid-type]
+    def _wait(self, process: Process, ready: Callable[[], object], what: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if not process.alive():
@@ -145,14 +145,14 @@ class LocalStack:
             )
         if shutil.which("redis-server") is None:
             raise StackError("redis-server is not installed (make deps)")
-        self.redis = self._spawn("redis", ["redis-server", str(conf)])
+        self.redis_process = self._spawn("redis", ["redis-server", str(conf)])
         client = self.redis_client()
-        self._wait(self.redis, lambda: client.ping(), "redis")
+        self._wait(self.redis_process, lambda: client.ping(), "redis")
 
     def stop_redis(self) -> None:
-        if self.redis and self.redis.alive():
-            self.redis.popen.send_signal(signal.SIGTERM)
-            self.redis.popen.wait(timeout=STOP_TIMEOUT_S)
+        if self.redis_process and self.redis_process.alive():
+            self.redis_process.popen.send_signal(signal.SIGTERM)
+            self.redis_process.popen.wait(timeout=STOP_TIMEOUT_S)
 
     def ensure_podman(self) -> None:
         settings = load_settings(self.child_env())
