@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import falcon
 
@@ -27,9 +27,44 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
     if len(raw) > max_bytes:
         raise errors.APIError(falcon.HTTP_413, "too_large", f"the body is over {max_bytes} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise errors.bad_request(f"malformed JSON: {exc}") from exc
+    check_representable(body)
+    return body
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def check_representable(value: object) -> None:
+    """422 for an unpaired UTF-16 surrogate (`"\\ud800"`) in a string or key: json.loads accepts it, but
+    UTF-8 encoding fails later, also when an error message echoes it. Iterative: the depth is whatever
+    json.loads allowed."""
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                raise errors.invalid(path or "body", "contains an unpaired UTF-16 surrogate")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _encodable(key):
+                    raise errors.invalid(path or "body", "a key contains an unpaired UTF-16 surrogate")
+                stack.append((f"{path}.{key}" if path else key, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path or 'body'}[{i}]", child) for i, child in enumerate(item))
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def principal_of(req: falcon.Request) -> Principal:
@@ -59,7 +94,7 @@ def answer(resp: falcon.Response, record: Record) -> None:
 
 
 class Submissions:
-    scopes = {"POST": "submit", "GET": "read"}
+    scopes: ClassVar[dict[str, str]] = {"POST": "submit", "GET": "read"}
 
     def __init__(self, service: SubmissionService) -> None:
         self.service = service
@@ -80,7 +115,7 @@ class Submissions:
 
 
 class Batch:
-    scopes = {"POST": "submit", "GET": "read"}
+    scopes: ClassVar[dict[str, str]] = {"POST": "submit", "GET": "read"}
 
     def __init__(self, service: SubmissionService) -> None:
         self.service = service
@@ -97,7 +132,8 @@ class Batch:
         resp.media = {"submissions": [{"submission_id": r.id, "status": r.status.as_dict()} for r in records]}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        ids = [i for i in (req.get_param("ids") or "").split(",") if i]
+        # `?ids=a,b` and `?ids=a&ids=b` both work; get_param alone would keep only the last repeated value.
+        ids = [i for value in req.get_param_as_list("ids") or [] for i in value.split(",") if i]
         if not ids:
             raise errors.invalid("ids", "give a comma-separated list of submission ids")
         if len(ids) > self.service.api.max_batch_ids:
@@ -119,7 +155,7 @@ class Batch:
 class SeedSubmit:
     """The seed's `POST /api/submit/`: same body, answers 202 with the submission id."""
 
-    scopes = {"POST": "submit"}
+    scopes: ClassVar[dict[str, str]] = {"POST": "submit"}
 
     def __init__(self, service: SubmissionService) -> None:
         self.service = service
@@ -134,7 +170,7 @@ class SeedSubmit:
 class SeedStatus:
     """The seed's `GET /api/status/?submission_id=ID`: the status, and the full result once finished."""
 
-    scopes = {"GET": "read"}
+    scopes: ClassVar[dict[str, str]] = {"GET": "read"}
 
     def __init__(self, service: SubmissionService) -> None:
         self.service = service
@@ -169,7 +205,7 @@ class Statuses:
 
 
 class Workers:
-    scopes = {"GET": "read"}
+    scopes: ClassVar[dict[str, str]] = {"GET": "read"}
 
     def __init__(self, store: SubmissionStore) -> None:
         self.store = store

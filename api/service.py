@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -13,7 +14,7 @@ import redis
 from actors.config import QueueConfig
 from actors.dispatch import Dispatcher
 from actors.store import PREFIX, Record, StoreUnavailable, SubmissionStore
-from actors.webhooks import WebhookRefused, check_callback_url
+from actors.webhooks import check_callback_url
 from api import errors
 from api.auth import Principal
 from api.config import ApiConfig
@@ -36,6 +37,7 @@ SUBMISSION_KEYS = frozenset(
     }
 )
 RATE_WINDOW_S = 60
+MAX_CALLBACK_URL_CHARS = 2048
 
 
 @dataclass
@@ -56,17 +58,22 @@ class SubmissionService:
         unknown = set(body) - SUBMISSION_KEYS
         if unknown:
             raise errors.invalid(f"{where}{sorted(unknown)[0]}", "unknown field")
+        for group in ("limits", "checker"):  # the sandbox turns these into floats
+            values = body.get(group)
+            for name, value in values.items() if isinstance(values, Mapping) else ():
+                if _overflows_float(value):
+                    raise errors.invalid(f"{where}{group}.{name}", "is too large a number")
         try:
             submission = build_submission(body, self.registry, self.policy, self.caps)
         except InvalidSubmission as exc:
             raise errors.invalid(where + exc.field, exc.message) from exc
         callback = body.get("callback_url")
         if callback is not None:
-            if not isinstance(callback, str) or len(callback) > 2048:
+            if not isinstance(callback, str) or len(callback) > MAX_CALLBACK_URL_CHARS:
                 raise errors.invalid(where + "callback_url", "must be a URL string")
             try:
                 check_callback_url(callback, self.webhook_allow_private)
-            except WebhookRefused as exc:
+            except ValueError as exc:  # WebhookRefused, or urllib's "Port out of range", "Invalid IPv6 URL"
                 raise errors.invalid(where + "callback_url", str(exc)) from exc
         return dict(body), submission
 
@@ -102,11 +109,10 @@ class SubmissionService:
             record = self.store.create(principal.subject, clean, body.get("callback_url"))
             try:
                 self.dispatcher.execute(record.id, submission.language.key)
-            except StoreUnavailable:
-                try:
-                    self.store.delete(record.id)
-                finally:
-                    raise
+            except BaseException:  # no record without its message, whatever stopped the enqueue
+                with contextlib.suppress(StoreUnavailable):
+                    self.store.delete(record.id)  # Redis gone as well: the record's TTL removes it
+                raise
             records.append(record)
         return records
 
@@ -124,3 +130,14 @@ class SubmissionService:
 
 def _plausible_id(submission_id: str) -> bool:
     return 0 < len(submission_id) <= 64 and all(c.isalnum() or c == "-" for c in submission_id)
+
+
+def _overflows_float(value: object) -> bool:
+    """An integer beyond float range (JSON allows 400 digits): sandbox limit checks would raise OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
