@@ -38,6 +38,8 @@ class CheckerError(ValueError):
 def _tolerance(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CheckerError(f"checker.{name} must be a number, got {value!r}")
+    if isinstance(value, int) and value > 2**53:  # math.isfinite overflows on huge ints
+        raise CheckerError(f"checker.{name} is out of range")
     if not math.isfinite(value) or value < 0:
         raise CheckerError(f"checker.{name} must be a finite number >= 0, got {value!r}")
     return float(value)

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
 
+MAX_LIMIT_VALUE = 2**53  # larger integers are no limit any request could mean
+
+
 class LimitError(ValueError):
     """A requested limit is malformed or above its maximum; ``field`` names it for the client."""
 
@@ -99,6 +102,8 @@ class LimitPolicy:
 def _number(name: str, raw: object, *, integer: bool) -> float | int:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise LimitError(name, "must be a number")
+    if isinstance(raw, int) and abs(raw) > MAX_LIMIT_VALUE:  # math.isfinite overflows on huge ints
+        raise LimitError(name, "is out of range")
     if not math.isfinite(raw):
         raise LimitError(name, "must be finite")
     if integer:

@@ -59,7 +59,7 @@ def build_submission(
     code = raw.get("code")
     if not isinstance(code, str) or not code.strip():
         raise InvalidSubmission("code", "must be a non-empty string")
-    if len(code.encode()) > caps.max_code_bytes:
+    if _utf8_size(code, "code") > caps.max_code_bytes:
         raise InvalidSubmission("code", f"is over the {caps.max_code_bytes} byte cap")
     if "\x00" in code:
         raise InvalidSubmission("code", "must not contain NUL bytes")
@@ -133,19 +133,28 @@ def _tests(raw: Mapping[str, object], caps: SizeCaps) -> tuple[TestCase, ...]:
         expected = item.get("expected", item.get("expected_output"))
         text = _text(text, f"{where}.input")
         expected = None if expected is None else _text(expected, f"{where}.expected")
-        size = len(text.encode())
+        size = _utf8_size(text, f"{where}.input")
         if size > caps.max_test_input_bytes:
             raise InvalidSubmission(f"{where}.input", f"is over the {caps.max_test_input_bytes} byte cap")
-        total += size + len((expected or "").encode())
+        total += size + len((expected or "").encode())  # already checked by _text
         if total > caps.max_total_input_bytes:
             raise InvalidSubmission("test_cases", f"inputs and outputs exceed {caps.max_total_input_bytes} bytes")
         tests.append(TestCase(input=text, expected=expected))
     return tuple(tests)
 
 
+def _utf8_size(value: str, name: str) -> int:
+    """Byte size, refusing text that is not valid Unicode (lone surrogates from JSON escapes)."""
+    try:
+        return len(value.encode())
+    except UnicodeEncodeError as exc:
+        raise InvalidSubmission(name, "is not valid Unicode text") from exc
+
+
 def _text(value: object, name: str) -> str:
     """Accept strings, and numbers for convenience (`"expected": 4`); anything else is an error."""
     if isinstance(value, str):
+        _utf8_size(value, name)
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)

@@ -62,3 +62,18 @@ def test_total_input_size_is_capped() -> None:
     caps = SizeCaps(max_total_input_bytes=10)
     with pytest.raises(InvalidSubmission, match="exceed"):
         build({**SEED, "test_cases": [{"input": "123456", "expected": "123456"}]}, caps)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"code": "print(1)\ud800"}, "code"),
+        ({"test_cases": [{"input": "\udfff", "expected": "1"}]}, "test_cases[0].input"),
+        ({"limits": {"memory_mb": 10**400}}, "limits.memory_mb"),
+        ({"checker": {"kind": "float", "abs_tol": 10**400}}, "checker"),
+    ],
+)
+def test_unrepresentable_values_are_client_errors(change: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidSubmission) as info:
+        build({**SEED, **change})
+    assert info.value.field == field
