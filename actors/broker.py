@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, CurrentMessage, Middleware, Retries, TimeLimit
@@ -16,9 +18,14 @@ INFRASTRUCTURE_ERRORS = (SandboxUnavailable, SandboxError, StoreUnavailable, Con
 ACTOR_TIME_LIMIT_MS = 15 * 60 * 1000
 
 
-def retry_infrastructure_only(retries: int, exception: BaseException) -> bool:
-    """Retries are for a broken host or service, never for a user's verdict."""
-    return isinstance(exception, INFRASTRUCTURE_ERRORS)
+def retry_infrastructure_only(max_retries: int) -> Callable[[int, BaseException], bool]:
+    """Retries are for a broken host or service, never for a user's verdict, and at most max_retries of
+    them: Dramatiq ignores its own max_retries once retry_when is set."""
+
+    def retry_when(retries: int, exception: BaseException) -> bool:
+        return isinstance(exception, INFRASTRUCTURE_ERRORS) and retries < max_retries
+
+    return retry_when
 
 
 def redis_client(config: QueueConfig, password: str | None = None) -> redis.Redis:
@@ -33,7 +40,10 @@ def create_broker(config: QueueConfig, client: redis.Redis, extra: list[Middlewa
         AgeLimit(max_age=config.max_message_age_ms),
         TimeLimit(time_limit=ACTOR_TIME_LIMIT_MS),
         Retries(
-            max_retries=config.infra_retries, min_backoff=500, max_backoff=10_000, retry_when=retry_infrastructure_only
+            max_retries=config.infra_retries,
+            min_backoff=500,
+            max_backoff=10_000,
+            retry_when=retry_infrastructure_only(config.infra_retries),
         ),
         CurrentMessage(),
         *(extra or []),

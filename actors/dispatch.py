@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dramatiq
 import redis
-from dramatiq.errors import ConnectionError as DramatiqConnectionError
+from dramatiq.errors import BrokerConnectionError
 
 from actors.config import QueueConfig
 from actors.store import StoreUnavailable
@@ -24,7 +24,7 @@ class Dispatcher:
         )
         try:
             self.broker.enqueue(message)
-        except (redis.RedisError, DramatiqConnectionError) as exc:
+        except (redis.RedisError, BrokerConnectionError) as exc:
             raise StoreUnavailable(f"enqueue failed: {exc}") from exc
 
     def execute(self, submission_id: str, language: str) -> None:

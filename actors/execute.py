@@ -61,8 +61,28 @@ class ExecuteSubmission:
         self.max_retries = max_retries
         self.metrics = metrics
         self.slots = Slots()
+        self._held: set[str] = set()  # submissions an actor call of this process is working on
+        self._held_lock = threading.Lock()
+
+    def holds(self, submission_id: str) -> bool:
+        """True while this process works on it; the janitor requeues what this worker claimed but dropped
+        (a result it could not write while Redis was down), since its live heartbeat hides it otherwise."""
+        with self._held_lock:
+            return submission_id in self._held
 
     def __call__(self, submission_id: str, language: str = "") -> None:
+        with self._held_lock:
+            if submission_id in self._held:  # a requeue and a retry of the same submission both arrived here
+                log.info("submission %s already runs here, dropping the duplicate message", submission_id)
+                return
+            self._held.add(submission_id)
+        try:
+            self._execute(submission_id, language)
+        finally:
+            with self._held_lock:
+                self._held.discard(submission_id)
+
+    def _execute(self, submission_id: str, language: str) -> None:
         outcome = self.store.claim(submission_id, self.worker_id)
         if outcome != "claimed":
             log.info("submission %s: %s, dropping the message", submission_id, outcome)

@@ -70,7 +70,9 @@ class WorkerRuntime:
             max_retries=config.infra_retries,
             metrics=self.metrics,
         )
-        self.webhook = DeliverWebhook(self.store, config.webhook_timeout_s, config.webhook_allow_private, options.webhook_secret)
+        self.webhook = DeliverWebhook(
+            self.store, config.webhook_timeout_s, config.webhook_allow_private, options.webhook_secret
+        )
         self._declare_actors()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -90,7 +92,8 @@ class WorkerRuntime:
             max_retries=config.webhook_retries,
             min_backoff=WEBHOOK_MIN_BACKOFF_MS,
             max_backoff=WEBHOOK_MAX_BACKOFF_MS,
-            retry_when=lambda retries, exc: isinstance(exc, WebhookFailed),
+            # Dramatiq ignores max_retries once retry_when is set, so the predicate bounds the count itself.
+            retry_when=lambda retries, exc: isinstance(exc, WebhookFailed) and retries < config.webhook_retries,
         )(self.webhook)
         self.queues = [*queues, config.webhook_queue]
 
@@ -111,10 +114,14 @@ class WorkerRuntime:
         self.store.heartbeat(self.worker_id, self.heartbeat_info(), self.options.queue.heartbeat_ttl_s)
 
     def sweep(self) -> int:
-        """Requeue submissions whose worker died; returns how many. Safe to run on every worker at once."""
+        """Requeue submissions whose worker died, or that this worker claimed and no longer runs (its result
+        write failed); returns how many. Safe to run on every worker at once."""
         recovered = 0
         for submission_id, owner in self.store.processing():
-            if owner and self.store.worker_alive(owner):
+            if owner == self.worker_id:
+                if self.execute.holds(submission_id):
+                    continue
+            elif owner and self.store.worker_alive(owner):
                 continue
             record = self.store.get(submission_id)
             if record is None or record.status is not Status.PROCESSING:
@@ -127,7 +134,7 @@ class WorkerRuntime:
                 failed = failed_before_tests(language, Status.INTERNAL_ERROR, 0, "workers died while running it")
                 self.store.finish(submission_id, Status.INTERNAL_ERROR, failed.as_dict())
                 continue
-            log.warning("requeueing submission %s from dead worker %s", submission_id, owner)
+            log.warning("requeueing submission %s from worker %s, which no longer runs it", submission_id, owner)
             self.dispatcher.execute(submission_id, language)
             self.metrics.recovered.inc()
             recovered += 1

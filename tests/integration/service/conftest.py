@@ -7,7 +7,7 @@ Recovery timing is shortened through the environment so a dead worker is noticed
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -96,7 +96,9 @@ def healthy(stack: LocalStack) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failure, attach the tail of every stack log to the report: the cause is usually there."""
     report = yield
     stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
