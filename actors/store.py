@@ -7,6 +7,7 @@ StoreUnavailable here, where they enter.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -235,10 +236,8 @@ class SubmissionStore:
                     record = self.get(submission_id)
             return record
         finally:
-            try:
+            with contextlib.suppress(redis.RedisError):
                 pubsub.close()
-            except redis.RedisError:
-                pass
 
     def queue_depth(self, queue_keys: list[str]) -> int:
         pipe = self.client.pipeline()

@@ -25,8 +25,9 @@ from actors.store import StoreUnavailable, SubmissionStore
 from actors.webhooks import DeliverWebhook, WebhookFailed
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
+from sandbox.podman_api import SandboxUnavailable
 from sandbox.result import failed_before_tests
-from sandbox.runner import Runner
+from sandbox.runner import Runner, remove_orphans
 from sandbox.statuses import Status
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class WorkerRuntime:
         self.options = options
         config = options.queue
         self.worker_id = new_worker_id()
+        self.runner = runner or Runner(options.sandbox)
         self.metrics = WorkerMetrics()
         client = redis_client(config, options.redis_password)
         self.broker = create_broker(config, client, extra=[self.metrics])
@@ -62,7 +64,7 @@ class WorkerRuntime:
         self.dispatcher = Dispatcher(self.broker, config)
         self.execute = ExecuteSubmission(
             store=self.store,
-            runner=runner or Runner(options.sandbox),
+            runner=self.runner,
             registry=options.registry,
             sandbox=options.sandbox,
             dispatcher=self.dispatcher,
@@ -145,7 +147,7 @@ class WorkerRuntime:
             while not self._stopping.is_set():
                 try:
                     action()
-                except StoreUnavailable as exc:
+                except (StoreUnavailable, SandboxUnavailable) as exc:
                     log.warning("%s: %s", name, exc)
                 self._stopping.wait(interval_s)
 
@@ -160,6 +162,7 @@ class WorkerRuntime:
             start_http_server(config.metrics_port, addr=config.metrics_host, registry=self.metrics.registry)
         self._every(config.heartbeat_interval_s, self.beat, "heartbeat")
         self._every(config.janitor_interval_s, self.sweep, "janitor")
+        self._every(config.janitor_interval_s, lambda: remove_orphans(self.runner.api), "orphans")
         self._worker = dramatiq.Worker(
             self.broker, worker_threads=config.worker_threads, worker_timeout=config.worker_timeout_ms
         )

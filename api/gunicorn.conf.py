@@ -33,3 +33,7 @@ def child_exit(server, worker):  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# No gunicornc control socket: its default path is shared by every gunicorn of the user.
+control_socket_disable = True

@@ -34,8 +34,14 @@ SUBMISSION_KEYS = frozenset(
         "checker",
         "function_name",
         "callback_url",
+        "args",
+        "compiler_options",
+        "additional_files",
+        "redirect_stderr_to_stdout",
+        "number_of_runs",
     }
 )
+COMPAT_KEY = "compat"  # what a compat API (Judge0, Piston) stores to answer in its own terms; never from clients
 RATE_WINDOW_S = 60
 MAX_CALLBACK_URL_CHARS = 2048
 
@@ -98,14 +104,23 @@ class SubmissionService:
         if depth >= self.api.max_queue_depth:
             raise errors.unavailable(f"the queue is full ({depth} pending); retry later", retry_after_s=10)
 
-    def submit_many(self, principal: Principal, bodies: list[object], batch: bool = False) -> list[Record]:
-        """All-or-nothing validation, then one record and one message each; a failed enqueue removes its record."""
+    def submit_many(
+        self,
+        principal: Principal,
+        bodies: list[object],
+        batch: bool = False,
+        compat: list[dict[str, Any]] | None = None,
+    ) -> list[Record]:
+        """All-or-nothing validation, then one record and one message each; a failed enqueue removes its record.
+        ``compat[i]``, from a compat API, is stored with body i under COMPAT_KEY after validation."""
         checked = [self.validate(body, f"submissions[{i}]." if batch else "") for i, body in enumerate(bodies)]
         self._rate_limit(principal, len(checked))
         self._backpressure({s.language.key for _, s in checked})
         records = []
-        for body, submission in checked:
+        for index, (body, submission) in enumerate(checked):
             clean = {k: v for k, v in body.items() if k != "callback_url"}
+            if compat is not None:
+                clean[COMPAT_KEY] = compat[index]
             record = self.store.create(principal.subject, clean, body.get("callback_url"))
             try:
                 self.dispatcher.execute(record.id, submission.language.key)

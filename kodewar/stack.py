@@ -108,8 +108,13 @@ class LocalStack:
         log = self.logs / f"{name}.log"
         handle = open(log, "ab")  # noqa: SIM115 (the child owns it)
         popen = subprocess.Popen(
-            argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.child_env(),
-            cwd=REPO, start_new_session=True,
+            argv,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.child_env(),
+            cwd=REPO,
+            start_new_session=True,
         )
         handle.close()
         return Process(name, popen, log)
@@ -140,7 +145,7 @@ class LocalStack:
         with os.fdopen(fd, "w") as handle:  # the password lives here, not in argv where ps would show it
             handle.write(
                 f"port {self.redis_port}\nbind 127.0.0.1\nprotected-mode yes\ndir {data}\n"
-                "appendonly yes\nappendfsync everysec\nsave \"\"\nmaxmemory-policy noeviction\n"
+                'appendonly yes\nappendfsync everysec\nsave ""\nmaxmemory-policy noeviction\n'
                 f"requirepass {password_file.read_text().strip()}\ndaemonize no\n"
             )
         if shutil.which("redis-server") is None:
@@ -184,7 +189,9 @@ class LocalStack:
         self.worker_processes.append(process)
         client = self.redis_client()
         before = {k for k in client.scan_iter(match="kw:worker:*")}
-        self._wait(process, lambda: bool({k for k in client.scan_iter(match="kw:worker:*")} - before), f"worker {index}")
+        self._wait(
+            process, lambda: bool({k for k in client.scan_iter(match="kw:worker:*")} - before), f"worker {index}"
+        )
         return process
 
     def start(self) -> LocalStack:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sandbox.config import SandboxConfig
+from sandbox.languages import Language
 from sandbox.limits import Limits
 from sandbox.submission import Submission
 
@@ -46,7 +47,9 @@ def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[s
         "stack_mb": submission.limits.stack_mb,
     }
     files = {language.source: _b64(submission.code.encode())}
-    run_argv = language.argv(language.run, **values)
+    for name, data in submission.files:  # checked by build_submission: relative, no clash with the source
+        files.setdefault(name, _b64(data))
+    run_argv = [*language.argv(language.run, **values), *submission.args]
     if submission.mode == "function":
         assert language.function is not None  # validated with the submission
         wrapper = FUNCTION_WRAPPERS[language.function]
@@ -61,19 +64,32 @@ def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[s
         "uid": uid,
         "env": {**BASE_ENV, **language.env},
         "files": files,
-        "run": {"argv": run_argv, "limits": harness_limits(submission.limits, language.memory_overhead_mb)},
+        "run": {
+            "argv": run_argv,
+            "limits": harness_limits(submission.limits, language.memory_overhead_mb),
+            "merge_stderr": submission.redirect_stderr,
+            "runs": submission.runs,
+        },
         "tests": [{"stdin": _b64(t.input.encode())} for t in submission.tests],
     }
     if language.compiled:
         job["compile"] = {
-            "argv": language.argv(language.compile, **values),
+            "argv": compile_argv(language, submission.compiler_options, **values),
             "limits": harness_limits(compile_limits, language.memory_overhead_mb),
         }
     return job
+
+
+def compile_argv(language: Language, options: tuple[str, ...], **values: object) -> list[str]:
+    """The compile command with the client's options just before the source, where Judge0 puts them
+    (`gcc %s main.c`): flags then apply to it, and `go build` takes no flag after a file name."""
+    argv = language.argv(language.compile, **values)  # one entry per template entry
+    at = language.compile.index("{source}") if "{source}" in language.compile else len(argv)
+    return [*argv[:at], *options, *argv[at:]]
 
 
 def deadline_s(submission: Submission, config: SandboxConfig) -> float:
     """Upper bound on one container's life; past it the runner force-removes the container."""
     per_test = submission.limits.wall_time_s + config.per_test_grace_s
     compile_s = config.policy.compile.wall_time_s if submission.language.compiled else 0.0
-    return config.startup_grace_s + compile_s + per_test * len(submission.tests)
+    return config.startup_grace_s + compile_s + per_test * len(submission.tests) * submission.runs

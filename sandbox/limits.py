@@ -6,7 +6,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
-
 MAX_LIMIT_VALUE = 2**53  # larger integers are no limit any request could mean
 
 
@@ -29,6 +28,9 @@ class Limits:
     max_file_size_kib: int = 1024
     max_output_kib: int = 1024  # per stream of one test; more is Output Limit Exceeded
     max_open_files: int = 64
+    # CPU seconds granted beyond cpu_time_s before the kill, so the real time of a slow program is
+    # measured (Judge0's cpu_extra_time, isolate's -x); the verdict is still judged at cpu_time_s.
+    cpu_extra_time_s: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -44,6 +46,7 @@ JUDGE0_MAXIMA = Limits(
     max_file_size_kib=4096,
     max_output_kib=4096,
     max_open_files=256,
+    cpu_extra_time_s=5.0,
 )
 # Compilers run at the maxima (as Judge0 does) but need room for their own files and memory.
 COMPILE_LIMITS = Limits(
@@ -66,6 +69,7 @@ MINIMA = Limits(
     max_file_size_kib=1,
     max_output_kib=1,
     max_open_files=8,
+    cpu_extra_time_s=0.0,
 )
 
 

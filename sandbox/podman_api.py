@@ -166,10 +166,10 @@ class PodmanAPI:
         if response.status_code not in (200, 204, 404):
             raise SandboxUnavailable(f"podman remove failed ({response.status_code}): {response.text[:300]}")
 
-    def sandbox_containers(self) -> list[str]:
-        """Ids of every sandbox container on this host (for sweeps and leak checks)."""
+    def sandbox_containers(self) -> dict[str, dict[str, str]]:
+        """Every sandbox container of this podman service: id -> labels (for sweeps and leak checks)."""
         filters = json.dumps({"label": [f"{SANDBOX_LABEL}=1"]})
         response = self._call("list", "get", "/containers/json", params={"all": "true", "filters": filters})
         if response.status_code != 200:
             raise SandboxUnavailable(f"podman list failed: {response.text[:200]}")
-        return [str(c["Id"]) for c in response.json()]
+        return {str(c["Id"]): dict(c.get("Labels") or {}) for c in response.json()}

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+from dataclasses import dataclass, field, replace
 
 from sandbox.statuses import Status, overall
 
 
 @dataclass(frozen=True)
 class Output:
-    """A captured stream, decoded for display and capped; ``truncated`` tells the client it is partial."""
+    """A captured stream, decoded for display and capped; ``truncated`` tells the client it is partial.
+
+    ``raw`` keeps the captured bytes when ``text`` is not an exact decoding of them (invalid UTF-8),
+    so a client that asked for base64 (Judge0's base64_encoded) gets the bytes the program wrote.
+    """
 
     text: str = ""
     truncated: bool = False
+    raw: bytes | None = None
 
     @classmethod
     def capture(cls, data: bytes, cap_bytes: int, truncated: bool = False) -> Output:
         cut = data[:cap_bytes]
-        return cls(cut.decode("utf-8", errors="replace"), truncated or len(data) > cap_bytes)
+        text = cut.decode("utf-8", errors="replace")
+        exact = "\ufffd" not in text or text.encode() == cut
+        return cls(text, truncated or len(data) > cap_bytes, None if exact else cut)
+
+    def extra(self, key: str) -> dict[str, str]:
+        """``{key: base64 of raw}`` when the text is lossy, else nothing: the key is absent normally."""
+        return {key: base64.b64encode(self.raw).decode()} if self.raw is not None else {}
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class TestResult:
             "stderr": self.stderr.text,
             "stderr_truncated": self.stderr.truncated,
             "message": self.message,
+            **self.stdout.extra("stdout_base64"),
+            **self.stderr.extra("stderr_base64"),
         }
 
 
@@ -75,6 +89,7 @@ class Result:
             "language": self.language,
             "compile_output": self.compile_output.text,
             "compile_output_truncated": self.compile_output.truncated,
+            **self.compile_output.extra("compile_output_base64"),
             "message": self.message,
             "passed": self.passed,
             "total": len(self.tests),
@@ -83,6 +98,24 @@ class Result:
             "memory": max((t.memory for t in ran), default=0),
             "tests": [t.as_dict(i) for i, t in enumerate(self.tests)],
         }
+
+
+def combine_runs(runs: list[TestResult]) -> TestResult:
+    """One test run number_of_runs times, as Judge0 reports it: the runs up to the first that is not
+    Accepted count, the last of them gives the verdict and the outputs, CPU time and memory are means."""
+    counted: list[TestResult] = []
+    for run in runs:
+        counted.append(run)
+        if run.status is not Status.ACCEPTED:
+            break
+    last = counted[-1]
+    if len(counted) == 1:
+        return last
+    return replace(
+        last,
+        time=round(sum(r.time for r in counted) / len(counted), 4),
+        memory=round(sum(r.memory for r in counted) / len(counted)),
+    )
 
 
 def failed_before_tests(

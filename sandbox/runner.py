@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,8 +14,8 @@ from typing import Any
 from sandbox.config import SandboxConfig
 from sandbox.job import build_job, deadline_s, sandbox_uid
 from sandbox.podman_api import PodmanAPI, SandboxUnavailable
-from sandbox.result import Output, Result, TestResult, failed_before_tests
-from sandbox.spec import container_spec
+from sandbox.result import Output, Result, TestResult, combine_runs, failed_before_tests
+from sandbox.spec import OWNER_LABEL, container_spec
 from sandbox.statuses import Status
 from sandbox.submission import Submission
 from sandbox.verdict import Stage, compile_status, judge_test
@@ -63,7 +65,7 @@ class Runner:
     def _max_read_bytes(self, submission: Submission) -> int:
         per_stage = 2 * submission.limits.max_output_kib * 1024 * 4 // 3 + 4096
         compile_stage = 2 * self.config.policy.compile.max_output_kib * 1024 * 2
-        return per_stage * len(submission.tests) + compile_stage + RESULT_OVERHEAD_BYTES
+        return per_stage * len(submission.tests) * submission.runs + compile_stage + RESULT_OVERHEAD_BYTES
 
     def _collect(self, submission: Submission, stream, deadline: float, on_test: TestCallback | None) -> Result:  # type: ignore[no-untyped-def]
         language = submission.language
@@ -72,6 +74,7 @@ class Runner:
         compile_output = Output()
         line = bytearray()
         harness_stderr = bytearray()
+        runs: list[TestResult] = []  # the runs of the test under way (number_of_runs)
         done = False
         for kind, payload in stream.frames(deadline, self._max_read_bytes(submission)):
             if kind != 1:
@@ -92,22 +95,29 @@ class Runner:
                             language.key, status, len(submission.tests), message or "", compile_output
                         )
                 elif kind_name == "test":
-                    index = int(event["index"])
-                    if index != len(tests):
-                        raise SandboxError(f"harness reported test {index} out of order")
+                    index, attempt = int(event["index"]), int(event.get("run", 0))
+                    if attempt == 0 and runs:
+                        tests.append(self._finish_test(runs, on_test, len(tests)))
+                        runs = []
+                    if (index, attempt) != (len(tests), len(runs)) or index >= len(submission.tests) or (
+                        attempt >= submission.runs
+                    ):
+                        raise SandboxError(f"harness reported test {index} run {attempt} out of order")
                     test = submission.tests[index]
-                    result = judge_test(
-                        Stage.from_report(event),
-                        test.expected,
-                        submission.limits,
-                        language,
-                        submission.checker,
-                        display,
+                    runs.append(
+                        judge_test(
+                            Stage.from_report(event),
+                            test.expected,
+                            submission.limits,
+                            language,
+                            submission.checker,
+                            display,
+                        )
                     )
-                    tests.append(result)
-                    if on_test:
-                        on_test(index, result)
                 elif kind_name == "done":
+                    if runs:
+                        tests.append(self._finish_test(runs, on_test, len(tests)))
+                        runs = []
                     done = True
                 elif kind_name == "error":
                     raise SandboxError(f"harness failed: {event.get('message')}")
@@ -117,6 +127,37 @@ class Runner:
                 f"sandbox ended after {len(tests)} of {len(submission.tests)} tests: {detail or 'no output'}"
             )
         return Result(language.key, tuple(tests), compile_output)
+
+    @staticmethod
+    def _finish_test(runs: list[TestResult], on_test: TestCallback | None, index: int) -> TestResult:
+        result = combine_runs(runs)
+        if on_test:
+            on_test(index, result)
+        return result
+
+
+def remove_orphans(api: PodmanAPI) -> int:
+    """Remove sandboxes whose owner process on this host is gone (a worker killed mid-run cannot run
+    its `finally`). Containers of live owners, or of other hosts sharing the service, are left alone."""
+    host = socket.gethostname()
+    removed = 0
+    for container_id, labels in api.sandbox_containers().items():
+        owner_host, _, pid = labels.get(OWNER_LABEL, "").rpartition(":")
+        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        api.remove(container_id)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -129,4 +170,4 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return event
 
 
-__all__ = ["Runner", "SandboxError", "SandboxUnavailable"]
+__all__ = ["Runner", "SandboxError", "SandboxUnavailable", "remove_orphans"]

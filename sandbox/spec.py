@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from sandbox.limits import Limits
 
 HARNESS_PATH = Path(__file__).with_name("harness") / "harness.py"
 SANDBOX_LABEL = "org.kodewar.sandbox"
+OWNER_LABEL = "org.kodewar.owner"  # "host:pid" of the process that must remove the container
 MIB = 1024 * 1024
 
 
@@ -25,12 +28,16 @@ def _tmpfs(target: str, size_mb: int, *, exec_allowed: bool) -> dict[str, object
     return {"destination": target, "type": "tmpfs", "source": "tmpfs", "options": options}
 
 
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def container_spec(language: Language, limits: Limits, config: SandboxConfig, name: str) -> dict[str, object]:
     spec: dict[str, object] = {
         "name": name,
         "image": language.image(config.image_prefix),
         "command": ["python3", "-I", "-S", "-c", harness_source()],
-        "labels": {SANDBOX_LABEL: "1", "org.kodewar.language": language.key},
+        "labels": {SANDBOX_LABEL: "1", OWNER_LABEL: owner(), "org.kodewar.language": language.key},
         "stdin": True,
         "user": "0",  # the harness; it drops to a random unprivileged uid before running anything
         "cap_drop": ["ALL"],

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
+from sandbox.archive import ArchiveError, read_archive
 from sandbox.checkers import CheckerError, CheckerSpec
+from sandbox.extras import ExtrasError, command_line_arguments, compiler_options
 from sandbox.languages import Language
 from sandbox.limits import LimitError, LimitPolicy, Limits
 from sandbox.modes import detect_mode, validate_mode
@@ -27,6 +30,7 @@ class SizeCaps:
     max_tests: int = 64
     max_test_input_bytes: int = 4 * 1024 * 1024
     max_total_input_bytes: int = 16 * 1024 * 1024  # inputs and expected outputs of all tests together
+    max_runs: int = 20  # number_of_runs (Judge0's MAX_NUMBER_OF_RUNS)
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,14 @@ class Submission:
     mode: str = "stdio"
     checker: CheckerSpec = field(default_factory=CheckerSpec)
     function_name: str = "solution"
+    args: tuple[str, ...] = ()  # appended to the run's argv
+    compiler_options: tuple[str, ...] = ()  # inserted before the source in the compile argv
+    files: tuple[tuple[str, bytes], ...] = ()  # additional files: (path under /box, content)
+    redirect_stderr: bool = False  # the program's stderr goes to its stdout
+    runs: int = 1  # runs of each test; the first that is not Accepted ends them
 
 
+RESERVED_PREFIX = "_kodewar"  # names of files KodeWar itself places in the work dir
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 
 
@@ -98,7 +108,64 @@ def build_submission(
         mode=str(mode),
         checker=checker,
         function_name=function_name,
+        **_extras(raw, language, str(mode), caps),
     )
+
+
+class _Extras(TypedDict):
+    args: tuple[str, ...]
+    compiler_options: tuple[str, ...]
+    files: tuple[tuple[str, bytes], ...]
+    redirect_stderr: bool
+    runs: int
+
+
+def _extras(raw: Mapping[str, object], language: Language, mode: str, caps: SizeCaps) -> _Extras:
+    """The optional keys Judge0 and Piston clients need; absent, a submission runs as it always did."""
+    try:
+        args = command_line_arguments(raw.get("args"))
+    except ExtrasError as exc:
+        raise InvalidSubmission("args", str(exc)) from exc
+    try:
+        options = compiler_options(raw.get("compiler_options"))
+    except ExtrasError as exc:
+        raise InvalidSubmission("compiler_options", str(exc)) from exc
+    if options and not language.compiled:
+        raise InvalidSubmission(
+            "compiler_options", f"{language.key} is not compiled: only compiled languages take them"
+        )
+    redirect = raw.get("redirect_stderr_to_stdout")
+    if redirect is not None and not isinstance(redirect, bool):
+        raise InvalidSubmission("redirect_stderr_to_stdout", "must be true or false")
+    if mode == "function" and (args or redirect):
+        key = "args" if args else "redirect_stderr_to_stdout"
+        raise InvalidSubmission(key, "only stdio mode takes it: function mode owns the program's argv and stdout")
+    runs = raw.get("number_of_runs")
+    if runs is not None and (isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= caps.max_runs):
+        raise InvalidSubmission("number_of_runs", f"must be a whole number from 1 to {caps.max_runs}")
+    files: tuple[tuple[str, bytes], ...] = ()
+    if raw.get("additional_files") is not None:
+        try:
+            files = read_archive(raw["additional_files"])
+        except ArchiveError as exc:
+            raise InvalidSubmission("additional_files", str(exc)) from exc
+        # The source wins over an archive entry of the same name, as Judge0's `unzip -n` has it.
+        files = tuple((name, data) for name, data in files if name != language.source)
+        for name, _ in files:
+            top = name.split("/")[0]
+            if top.startswith(RESERVED_PREFIX):
+                raise InvalidSubmission(
+                    "additional_files", f"{name!r}: names starting {RESERVED_PREFIX!r} are reserved"
+                )
+            if top == language.source:
+                raise InvalidSubmission("additional_files", f"{name!r}: {top!r} is the source file, not a directory")
+    return {
+        "args": args,
+        "compiler_options": options,
+        "files": files,
+        "redirect_stderr": bool(redirect),
+        "runs": 1 if runs is None else int(runs),
+    }
 
 
 def _mapping(value: object, name: str) -> Mapping[str, object] | None:

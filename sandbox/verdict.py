@@ -42,6 +42,7 @@ class Stage:
     stderr: bytes
     stdout_truncated: bool
     stderr_truncated: bool
+    merged: bool = False  # stderr went into stdout (redirect_stderr_to_stdout)
 
     @classmethod
     def from_report(cls, report: Mapping[str, object]) -> Stage:
@@ -57,6 +58,7 @@ class Stage:
             stderr=base64.b64decode(str(report.get("stderr") or "")),
             stdout_truncated=bool(report.get("stdout_truncated")),
             stderr_truncated=bool(report.get("stderr_truncated")),
+            merged=bool(report.get("merged")),
         )
 
     @property
@@ -66,7 +68,8 @@ class Stage:
 
 def run_status(stage: Stage, limits: Limits, language: Language) -> tuple[Status, str | None]:
     """Status of a run before its output is compared; ACCEPTED means "ran cleanly"."""
-    stderr = stage.stderr.decode("utf-8", errors="replace")
+    diagnostics = stage.stdout if stage.merged else stage.stderr  # where the runtime's complaints went
+    stderr = diagnostics.decode("utf-8", errors="replace")
     if stage.exec_errno is not None:
         if stage.exec_errno == errnos.ENOEXEC:
             return Status.EXEC_FORMAT_ERROR, "the program is not an executable format"

@@ -8,6 +8,7 @@ children that already dropped privileges do. Standard library only: it runs in e
 """
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -76,7 +77,11 @@ def cpu_seconds(pid):
 
 
 def write_files(uid, files):
-    """Write the sources into /box from a child that is already the sandbox uid (no symlink games)."""
+    """Write the sources into /box from a child that is already the sandbox uid (no symlink games).
+
+    A name may hold directories ("lib/util.h"): each is made and entered by fd with O_NOFOLLOW, so
+    nothing resolves outside /box whatever the names are (the host checked them before, too).
+    """
     pid = os.fork()
     if pid == 0:
         code = 0
@@ -84,8 +89,19 @@ def write_files(uid, files):
             drop_privileges(uid)
             box = os.open(WORK_DIR, os.O_RDONLY | os.O_DIRECTORY)
             for name, data in files.items():
+                *parents, leaf = name.split("/")
+                where = box
+                for part in parents:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o755, dir_fd=where)
+                    inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=where)
+                    if where != box:
+                        os.close(where)
+                    where = inner
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                fd = os.open(name, flags, 0o644, dir_fd=box)
+                fd = os.open(leaf, flags, 0o644, dir_fd=where)
+                if where != box:
+                    os.close(where)
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(base64.b64decode(data))
         except BaseException:
@@ -98,9 +114,14 @@ def write_files(uid, files):
         raise RuntimeError("writing the sources into the work dir failed")
 
 
+def cpu_kill_s(limits):
+    """CPU seconds before the kill: the limit plus any extra time granted to measure an overrun."""
+    return limits["cpu_time_s"] + limits.get("cpu_extra_time_s", 0.0)
+
+
 def limiter(limits):
     """preexec_fn: runs in the child after it became the sandbox uid, just before exec."""
-    cpu_s = math.ceil(limits["cpu_time_s"]) + 1  # backstop: the harness kills at the limit itself
+    cpu_s = math.ceil(cpu_kill_s(limits)) + 1  # backstop: the harness kills at the limit itself
     data_bytes = (limits["memory_mb"] + limits.get("memory_overhead_mb", 0)) * 1024 * 1024
     settings = [
         (resource.RLIMIT_CORE, 0),
@@ -123,17 +144,20 @@ def limiter(limits):
     return apply
 
 
-def run_stage(uid, argv, env, limits, stdin_bytes):
-    """Run one program under the limits and measure it; returns the stage report (no verdict)."""
+def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
+    """Run one program under the limits and measure it; returns the stage report (no verdict).
+
+    With merge_stderr the program's stderr is its stdout pipe (one stream, in write order).
+    """
     output_cap = limits["max_output_kib"] * 1024
     started = time.monotonic()
-    report = {"exit_code": None, "signal": None, "killed": None, "exec_error": None}
+    report = {"exit_code": None, "signal": None, "killed": None, "exec_error": None, "merged": merge_stderr}
     try:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             cwd=WORK_DIR,
             env=env,
             user=uid,
@@ -158,8 +182,9 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
         return report
 
     pidfd = os.pidfd_open(proc.pid)
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    streams = {out_fd: bytearray(), err_fd: bytearray()}
+    out_fd = proc.stdout.fileno()
+    err_fd = proc.stderr.fileno() if proc.stderr else None
+    streams = {fd: bytearray() for fd in (out_fd, err_fd) if fd is not None}
     truncated = {fd: False for fd in streams}
     pending = memoryview(stdin_bytes)
     selector = selectors.DefaultSelector()
@@ -175,7 +200,7 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
     selector.register(pidfd, selectors.EVENT_READ)
 
     deadline = started + limits["wall_time_s"]
-    cpu_limit = limits["cpu_time_s"]
+    cpu_limit = cpu_kill_s(limits)
     cpu_check_at = started + cpu_limit / CPUS  # the earliest moment the CPU limit can be reached
     exited_at = None
     open_streams = set(streams)
@@ -251,11 +276,15 @@ def run_stage(uid, argv, env, limits, stdin_bytes):
         wall_time_s=round(wall, 4),
         memory_kib=usage.ru_maxrss,
         stdout=base64.b64encode(bytes(streams[out_fd])).decode(),
-        stderr=base64.b64encode(bytes(streams[err_fd])).decode(),
+        stderr=base64.b64encode(bytes(streams.get(err_fd, b""))).decode(),
         stdout_truncated=truncated[out_fd],
-        stderr_truncated=truncated[err_fd],
+        stderr_truncated=truncated.get(err_fd, False),
     )
     return report
+
+
+def clean_exit(report):
+    return report["exit_code"] == 0 and not report["killed"] and not report["exec_error"]
 
 
 def main():
@@ -273,9 +302,14 @@ def main():
             emit({"event": "done"})
             return
     run = job["run"]
+    runs = int(run.get("runs", 1))
     for index, test in enumerate(job["tests"]):
-        report = run_stage(uid, run["argv"], env, run["limits"], base64.b64decode(test["stdin"]))
-        emit({"event": "test", "index": index, **report})
+        stdin = base64.b64decode(test["stdin"])
+        for attempt in range(runs):  # number_of_runs: the first run that fails ends the repeats
+            report = run_stage(uid, run["argv"], env, run["limits"], stdin, bool(run.get("merge_stderr")))
+            emit({"event": "test", "index": index, "run": attempt, **report})
+            if not clean_exit(report):
+                break
     emit({"event": "done"})
 
 

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 import requests
 
 from actors.store import SubmissionStore
@@ -123,17 +122,12 @@ def test_kill_9_of_a_worker_mid_run_recovers_on_the_other(stack: LocalStack, cli
         assert scrape(k.survivor_port, "kodewar_submissions_total") - k.finished_before == 1
         assert k.victim_id not in live_workers(stack)  # its heartbeat expired
     finally:
-        # The dead worker's container outlives it (see the xfail test below); leave nothing behind.
+        # Belt and braces: the survivors' janitor removes the dead worker's container (test below).
         time.sleep(ORPHAN_AFTER_EXIT_S)
         remove_containers(orphaned_sandboxes(k.submitted_wall))
         restore_workers(stack)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: nothing removes the sandbox container of a worker killed mid-run (sandbox/runner "
-    "removes it in a finally that never runs; no owner label, no auto-remove, no sweep of orphans)",
-)
 def test_killed_workers_sandbox_container_is_removed(stack: LocalStack, client: ClientFactory) -> None:
     api = client("victim")
     k = kill_owner_mid_run(stack, api)

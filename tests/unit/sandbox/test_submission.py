@@ -8,8 +8,8 @@ REGISTRY = load_registry()
 SEED = {"code": "def solution(x): return x * 2", "language": "python", "test_cases": [{"input": "2", "expected": "4"}]}
 
 
-def build(body: dict[str, object], caps: SizeCaps = SizeCaps()):  # type: ignore[no-untyped-def]
-    return build_submission(body, REGISTRY, LimitPolicy(), caps)
+def build(body: dict[str, object], caps: SizeCaps | None = None):  # type: ignore[no-untyped-def]
+    return build_submission(body, REGISTRY, LimitPolicy(), caps or SizeCaps())
 
 
 def test_the_seed_example_is_function_mode_with_the_value_checker() -> None:

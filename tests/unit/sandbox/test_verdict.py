@@ -10,7 +10,9 @@ from sandbox.limits import Limits
 from sandbox.statuses import Status
 from sandbox.verdict import Stage, compile_status, judge_test, run_status
 
-PY = Language(key="python", name="Python", version="3.11", source="main.py", run=("python3",), oom_patterns=("MemoryError",))
+PY = Language(
+    key="python", name="Python", version="3.11", source="main.py", run=("python3",), oom_patterns=("MemoryError",)
+)
 LIMITS = Limits(cpu_time_s=1.0, wall_time_s=2.0, memory_mb=64)
 
 
