@@ -133,6 +133,7 @@ def cmd_images_build(args: argparse.Namespace, settings: Settings) -> int:
                 settings.sandbox.base_image,
                 settings.sandbox.image_prefix,
                 lambda line: print(f"    {line}", flush=True) if args.verbose else None,
+                no_cache=args.no_cache,
             )
         except ImageBuildError as exc:
             print(f"image build failed for {key}: {exc}", file=sys.stderr)
@@ -427,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     build = images_sub.add_parser("build", help="build language images (all when none named)")
     build.add_argument("languages", nargs="*")
     build.add_argument("--verbose", "-v", action="store_true", help="show the build log")
+    build.add_argument("--no-cache", action="store_true", help="rebuild every layer (picks up Debian updates)")
     build.set_defaults(handler=cmd_images_build)
 
     doctor = sub.add_parser("doctor", help="check that this host enforces every sandbox limit")

@@ -78,7 +78,11 @@ def build_image(
     }
     tail: deque[str] = deque(maxlen=ERROR_TAIL_LINES)
     try:
-        with create_tar(anchor=str(context), exclude=prepare_containerignore(str(context))) as tar:
+        tar = create_tar(anchor=str(context), exclude=prepare_containerignore(str(context)))
+    except OSError as exc:
+        raise ImageBuildError(f"building {ref}: cannot pack the build context {context}: {exc}") from exc
+    try:
+        with tar:
             response = client.api.post(
                 "/build",
                 params=params,

@@ -15,10 +15,20 @@ mirror=$(sed -n 's/^URIs: *//p; s/^deb \(http[^ ]*\) bookworm .*/\1/p' \
   /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
   | grep -m1 '/debian/\?$' || true)
 mirror="${KODEWAR_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}"
+mirror="${mirror%/}"
 root=$(mktemp -d /var/tmp/kodewar-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "base image: debootstrap bookworm from $mirror"
+security="${KODEWAR_DEBIAN_SECURITY_MIRROR:-${mirror%/debian}/debian-security}"
 debootstrap --variant=minbase --include=python3 bookworm "$root" "$mirror" >/dev/null
+# Updates and security fixes reach every language image through these sources.
+cat >"$root/etc/apt/sources.list" <<SOURCES
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $security bookworm-security main
+SOURCES
+chroot "$root" apt-get -q update >/dev/null
+DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -q -y upgrade >/dev/null
 chroot "$root" apt-get clean
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
 tar -C "$root" --numeric-owner -c . | as_worker podman import \
