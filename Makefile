@@ -65,7 +65,7 @@ test-unit: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy api actors sandbox kodewar bench
+	$(VENV)/bin/mypy api actors sandbox kodewar $(wildcard bench)
 
 bench: install
 	$(PY) bench/sandbox_bench.py
