@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import falcon
 
-from api import errors
+from api import errors, judge0, piston
 from api.auth import TokenAuthority
 from api.metrics import ApiMetrics, MetricsResource, QueueCollector
 from api.middleware import AuthMiddleware, MetricsMiddleware
@@ -44,4 +44,6 @@ def create_app(deps: Dependencies) -> falcon.App:
     collector = QueueCollector(service.store, service.queue, list(service.registry))
     app.add_route("/metrics", MetricsResource(deps.metrics, collector))
     app.add_route("/openapi.json", OpenAPIResource(service))
+    judge0.add_routes(app, service, deps.authority)  # /judge0/...: Judge0 CE 1.13.1's API
+    piston.add_routes(app, service, deps.authority)  # /api/v2/...: Piston's
     return app

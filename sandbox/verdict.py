@@ -73,6 +73,10 @@ def run_status(stage: Stage, limits: Limits, language: Language) -> tuple[Status
     if stage.exec_errno is not None:
         if stage.exec_errno == errnos.ENOEXEC:
             return Status.EXEC_FORMAT_ERROR, "the program is not an executable format"
+        built = bool(language.run) and language.run[0].startswith("./")  # a program the compile stage made
+        if built and stage.exec_errno in (errnos.EACCES, errnos.ENOENT):  # as Judge0 has it: compile flags did it
+            name = errnos.errorcode[stage.exec_errno]
+            return Status.EXEC_FORMAT_ERROR, f"the compiled program cannot be executed ({name})"
         return (
             Status.INTERNAL_ERROR,
             f"could not start the program: {errnos.errorcode.get(stage.exec_errno, stage.exec_errno)}",

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.compat import COMPAT_PREFIXES
 from api.config import ApiConfig
 from api.openapi import build_document, document
 from api.openapi_schemas import Served
@@ -38,11 +39,12 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def served_routes(app: falcon.App) -> set[tuple[str, str]]:
+    """Native routes; the Judge0 and Piston compat routes follow those systems' documents instead."""
     return {
         (route.path, method.method.lower())
         for route in falcon.inspect.inspect_routes(app)
         for method in route.methods
-        if not method.internal
+        if not method.internal and not route.path.startswith(COMPAT_PREFIXES)
     }
 
 

@@ -1,0 +1,62 @@
+"""One real stack for the compat tests: Redis, the API under gunicorn, one worker with two slots.
+
+Two slots, so a test can hold both with sleepers and see a third submission In Queue (Judge0 id 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import judge0
+import pytest
+
+from kodewar.stack import LocalStack
+from tests.integration.service.support import free_port, free_port_run
+
+LANGUAGES = ["python", "c", "cpp", "javascript"]
+SLOTS = 2
+LOG_TAIL_LINES = 30
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    local = LocalStack(
+        tmp_path_factory.mktemp("compat-stack"),
+        api_port=free_port(),
+        redis_port=free_port(),
+        workers=1,
+        slots=SLOTS,
+        languages=LANGUAGES,
+        worker_metrics_port=free_port_run(2),
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def token(stack: LocalStack) -> str:
+    return stack.token("compat-user", ("submit", "read"))
+
+
+@pytest.fixture(scope="session")
+def client(stack: LocalStack, token: str) -> judge0.Client:
+    """The official SDK's client, pointed at /judge0 with our JWT in Judge0's X-Auth-Token header."""
+    return judge0.Client(f"{stack.url}/judge0", {"X-Auth-Token": token})
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On a failure, attach the tail of every stack log: the cause is usually there."""
+    report = yield
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(stack, LocalStack):
+        for log in sorted(Path(stack.logs).glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            report.sections.append((f"stack log {log.name}", "\n".join(lines)))
+    return report
