@@ -11,7 +11,9 @@ from typing import Any
 
 from api.config import ApiConfig
 from api.service import MAX_CALLBACK_URL_CHARS, SubmissionService
+from sandbox.archive import MAX_ARCHIVE_BYTES
 from sandbox.checkers import CHECKER_KINDS
+from sandbox.extras import COMPILER_OPTION, MAX_ARGS, MAX_COMPILER_OPTIONS
 from sandbox.languages import Language
 from sandbox.limits import MINIMA, LimitPolicy, Limits
 from sandbox.modes import FUNCTION_NAME, MODES
@@ -147,6 +149,32 @@ def submission_request_schema(served: Served) -> Schema:
             ),
             "checker": checker_schema(),
             "function_name": {"type": "string", "pattern": FUNCTION_NAME_PATTERN, "default": FUNCTION_NAME},
+            "args": nullable(
+                {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "maxItems": MAX_ARGS,
+                    "description": "Command-line arguments of every run (stdio mode).",
+                }
+            ),
+            "compiler_options": nullable(
+                {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": f"^{COMPILER_OPTION.pattern}$"},
+                    "maxItems": MAX_COMPILER_OPTIONS,
+                    "description": "Extra compiler flags; flags that load or run other programs are refused.",
+                }
+            ),
+            "additional_files": nullable(
+                {
+                    "type": "string",
+                    "format": "byte",
+                    "maxLength": (MAX_ARCHIVE_BYTES * 4) // 3 + 4,
+                    "description": "A base64 zip unpacked into the work dir beside the source.",
+                }
+            ),
+            "redirect_stderr_to_stdout": nullable({"type": "boolean"}),
+            "number_of_runs": nullable({"type": "integer", "minimum": 1, "maximum": served.caps.max_runs}),
             "callback_url": nullable(
                 {
                     "type": "string",
@@ -170,7 +198,7 @@ def status_schema() -> Schema:
 def per_test_schema() -> Schema:
     """sandbox.result.TestResult.as_dict."""
     seconds: Schema = {"type": "number", "minimum": 0}
-    return closed(
+    schema = closed(
         index={"type": "integer", "minimum": 0},
         status=ref("Status"),
         passed={"type": "boolean"},
@@ -185,6 +213,11 @@ def per_test_schema() -> Schema:
         stderr_truncated={"type": "boolean"},
         message={"type": "string", "nullable": True},
     )
+    schema["properties"].update(  # optional: only when the bytes are not UTF-8
+        stdout_base64={"type": "string", "format": "byte", "description": "Only when stdout is not UTF-8."},
+        stderr_base64={"type": "string", "format": "byte", "description": "Only when stderr is not UTF-8."},
+    )
+    return schema
 
 
 def submission_schema() -> Schema:
@@ -201,6 +234,7 @@ def submission_schema() -> Schema:
             "finished_at": {"type": "string", "format": "date-time", "nullable": True},
             "compile_output": {"type": "string", "description": "Finished only."},
             "compile_output_truncated": {"type": "boolean"},
+            "compile_output_base64": {"type": "string", "format": "byte", "description": "Only when not UTF-8."},
             "message": {"type": "string", "nullable": True, "description": "Why it failed before running tests."},
             "passed": count,
             "total": count,

@@ -59,6 +59,13 @@ def test_a_program_reads_an_additional_file(run: RunFn) -> None:
     assert only(result).stdout.text == "41 x\n"
 
 
+def test_python_imports_its_additional_modules(run: RunFn) -> None:
+    code = "from helper import greet\nprint(greet('judge'))"
+    module = b"def greet(name):\n    return 'hello ' + name\n"
+    result = run("python", code, stdin="", additional_files=zipped({"helper.py": module}))
+    assert only(result).stdout.text == "hello judge\n"
+
+
 def test_stderr_redirected_into_stdout_keeps_the_write_order(run: RunFn) -> None:
     code = "import sys\nprint('out1', flush=True)\nprint('err', file=sys.stderr, flush=True)\nprint('out2')"
     test = only(run("python", code, stdin="", redirect_stderr_to_stdout=True))

@@ -115,7 +115,7 @@ def test_archive_names_that_clash_with_kodewar_files_are_refused(name: str) -> N
 
 def test_arguments_are_argv_entries_after_the_program() -> None:
     job = build_job(build(args=["a b", "$HOME", ";rm -rf /"]), CONFIG, 12345)
-    assert job["run"]["argv"] == ["python3", "-I", "main.py", "a b", "$HOME", ";rm -rf /"]  # type: ignore[index]
+    assert job["run"]["argv"] == ["python3", "-E", "-s", "main.py", "a b", "$HOME", ";rm -rf /"]  # type: ignore[index]
 
 
 @pytest.mark.parametrize("value", ["a b", [1], ["a\x00"], ["x"] * 65])

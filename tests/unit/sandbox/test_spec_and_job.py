@@ -48,14 +48,14 @@ def test_job_carries_no_secrets_and_the_source_by_value() -> None:
     assert job["uid"] == 12345
     assert set(job["env"]) == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}  # type: ignore[arg-type]
     assert base64.b64decode(job["files"]["main.py"]) == b"print(1)"  # type: ignore[index]
-    assert job["run"]["argv"] == ["python3", "-I", "main.py"]  # type: ignore[index]
+    assert job["run"]["argv"] == ["python3", "-E", "-s", "main.py"]  # type: ignore[index]
     assert "compile" not in job
 
 
 def test_function_mode_runs_the_wrapper_on_the_source() -> None:
     seed = {"code": "def solution(x): return x * 2", "language": "python", "test_cases": [{"input": "2"}]}
     job = build_job(submission(seed), CONFIG, 12345)
-    assert job["run"]["argv"] == ["python3", "-I", "_kodewar_function.py", "main.py", "solution"]  # type: ignore[index]
+    assert job["run"]["argv"] == ["python3", "-E", "-s", "_kodewar_function.py", "main.py", "solution"]  # type: ignore[index]
     assert set(job["files"]) == {"main.py", "_kodewar_function.py"}  # type: ignore[arg-type]
 
 
