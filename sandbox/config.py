@@ -26,3 +26,18 @@ class SandboxConfig:
     cgroup_limits: bool = False  # apply --memory/--pids-limit/--cpus too (cgroup v2 with delegation)
     api_timeout_s: float = 30.0  # one podman API call
     uid_range: tuple[int, int] = (10000, 60000)  # sandbox uids, random per run so concurrent runs never share one
+    # Warm pool (sandbox.pool), used by workers: containers created, attached and started ahead of demand,
+    # each handed one job and removed after it. Sizes follow demand, capped by the host's cores and memory.
+    pool_enabled: bool = True
+    pool_max_total: int = 0  # warm + starting containers per worker process; 0: derived from cores and memory
+    pool_per_core: int = 2  # the derived cap allows this many per core
+    pool_memory_fraction: float = 0.1  # ... and at most this share of the host's memory in idle warm containers
+    pool_container_mb: int = 32  # budget per idle warm container (measured ~10 MB here: docs/benchmarks.md)
+    pool_min_free_mb: int = 1024  # no new warm container while the host has less memory available than this
+    pool_min: tuple[tuple[str, int], ...] = ()  # per-language floor, e.g. (("python", 1),); others 0
+    pool_max_per_language: int = 0  # 0: the worker's slots + 1
+    pool_idle_s: float = 300.0  # a language unused this long shrinks to its floor
+    pool_rate_window_s: float = 10.0  # time constant of the demand estimate
+    pool_max_age_s: float = 300.0  # a warm container older than this is discarded, never used
+    pool_fill_threads: int = 2  # containers started at once
+    pool_remove_threads: int = 2  # containers removed at once, in the background

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import base64
 import secrets
-from dataclasses import replace
-from pathlib import Path
 
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
 from sandbox.limits import Limits
+from sandbox.modes import function_run_template, function_wrapper_path
 from sandbox.submission import Submission
 
-HARNESS_DIR = Path(__file__).with_name("harness")
-
-FUNCTION_WRAPPERS = {"python": "function_python.py", "javascript": "function_javascript.js"}
-WRAPPER_FILE = "_kodewar_function"
 BASE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/box",
@@ -50,16 +45,10 @@ def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[s
     for name, data in submission.files:  # checked by build_submission: relative, no clash with the source
         files.setdefault(name, _b64(data))
     run_argv = [*language.argv(language.run, **values), *submission.args]
-    if submission.mode == "function":
-        assert language.function is not None  # validated with the submission
-        wrapper = FUNCTION_WRAPPERS[language.function]
-        name = WRAPPER_FILE + Path(wrapper).suffix
-        files[name] = _b64((HARNESS_DIR / wrapper).read_bytes())
-        run_argv = [
-            *replace(language, source=name).argv(language.run, **values),
-            language.source,
-            submission.function_name,
-        ]
+    if submission.mode == "function":  # the wrapper runs in the source's place and calls the function
+        wrapper = function_wrapper_path(language)
+        files[wrapper.name] = _b64(wrapper.read_bytes())
+        run_argv = language.argv(function_run_template(language, submission.function_name), **values)
     job: dict[str, object] = {
         "uid": uid,
         "env": {**BASE_ENV, **language.env},

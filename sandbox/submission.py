@@ -12,7 +12,7 @@ from sandbox.checkers import CheckerError, CheckerSpec
 from sandbox.extras import ExtrasError, command_line_arguments, compiler_options
 from sandbox.languages import Language
 from sandbox.limits import LimitError, LimitPolicy, Limits
-from sandbox.modes import detect_mode, validate_mode
+from sandbox.modes import ModeError, resolve_mode
 
 
 class InvalidSubmission(ValueError):
@@ -91,12 +91,12 @@ def build_submission(
     function_name = raw.get("function_name", "solution")
     if not isinstance(function_name, str) or not _IDENTIFIER.fullmatch(function_name):
         raise InvalidSubmission("function_name", "must be an identifier")
-    mode = raw.get("mode")
-    if mode is None:
-        mode = detect_mode(language.key, code, language.function)
+    requested = raw.get("mode")
+    if requested is not None and not isinstance(requested, str):
+        raise InvalidSubmission("mode", "must be a string")
     try:
-        validate_mode(mode, language)  # type: ignore[arg-type]
-    except ValueError as exc:
+        mode = resolve_mode(requested, language, code)
+    except ModeError as exc:
         raise InvalidSubmission("mode", str(exc)) from exc
     if mode == "function" and checker.kind == "default" and "checker" not in raw:
         checker = CheckerSpec(kind="value")
@@ -105,10 +105,10 @@ def build_submission(
         language=language,
         tests=tests,
         limits=limits,
-        mode=str(mode),
+        mode=mode,
         checker=checker,
         function_name=function_name,
-        **_extras(raw, language, str(mode), caps),
+        **_extras(raw, language, mode, caps),
     )
 
 

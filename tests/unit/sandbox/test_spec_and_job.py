@@ -55,8 +55,8 @@ def test_job_carries_no_secrets_and_the_source_by_value() -> None:
 def test_function_mode_runs_the_wrapper_on_the_source() -> None:
     seed = {"code": "def solution(x): return x * 2", "language": "python", "test_cases": [{"input": "2"}]}
     job = build_job(submission(seed), CONFIG, 12345)
-    assert job["run"]["argv"] == ["python3", "-E", "-s", "_kodewar_function.py", "main.py", "solution"]  # type: ignore[index]
-    assert set(job["files"]) == {"main.py", "_kodewar_function.py"}  # type: ignore[arg-type]
+    assert job["run"]["argv"] == ["python3", "-E", "-s", "function_python.py", "main.py", "solution"]  # type: ignore[index]
+    assert set(job["files"]) == {"main.py", "function_python.py"}  # type: ignore[arg-type]
 
 
 def test_deadline_covers_every_stage() -> None:
