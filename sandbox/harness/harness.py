@@ -45,15 +45,15 @@ def kill_all(uid):
     kill(-1) from a process of that uid reaches exactly its processes in this pid namespace, and
     needs no CAP_KILL. Reaping is left to the caller: the stage's own child must be reaped by wait4.
     """
-    for _ in range(2):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                drop_privileges(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            drop_privileges(uid)
+            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, signal.SIGKILL)  # anything forked while the first signal was delivered
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def reap():
@@ -204,7 +204,7 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
     cpu_check_at = started + cpu_limit / CPUS  # the earliest moment the CPU limit can be reached
     exited_at = None
     open_streams = set(streams)
-    while open_streams:
+    while open_streams or exited_at is None:  # a program may close its pipes and keep running
         now = time.monotonic()
         if exited_at is not None:
             if now >= exited_at + DRAIN_AFTER_EXIT_S:

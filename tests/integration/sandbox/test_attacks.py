@@ -800,3 +800,12 @@ def test_compile_time_attacks(run: Run, settings: Settings, language: str, code:
     if "shadow" in code:
         assert re.search(r"Permission denied|No such file", result.compile_output.text), result.compile_output.text
     assert_healthy(run)
+
+
+def test_closing_its_pipes_does_not_hide_a_running_program(run: Run) -> None:
+    """A program that closes stdout and stderr and keeps running still meets the wall limit."""
+    code = "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(30)\n"
+    started = time.monotonic()
+    result = run("python", code, tests=[{"input": ""}, {"input": ""}], limits=LIMITS)
+    assert [t.status for t in result.tests] == [Status.TIME_LIMIT_EXCEEDED] * 2
+    assert time.monotonic() - started < 2 * LIMITS["wall_time_s"] + 5
