@@ -12,13 +12,14 @@ PYTEST_WORKERS ?= 2
 
 export KODEWAR_WORKER_USER := $(WORKER_USER)
 
-.PHONY: help install deps venv worker podman-service seccomp base-image images up test test-unit lint bench clean
+.PHONY: help install deps venv worker podman-service seccomp base-image images up test test-unit fleet-test lint bench clean
 
 help:
 	@echo "make up     install what is missing, then run the whole stack here (API, Redis, workers) until Ctrl-C"
 	@echo "make test   install what is missing, then run the whole test suite"
 	@echo "make lint   ruff and mypy"
-	@echo "make bench  sandbox benchmarks (figures go to docs/benchmarks.md)"
+	@echo "make fleet-test  provision systemd-in-podman hosts with ansible/ and test the fleet (as root, ~10 min)"
+	@echo "make bench  sandbox, service and end-to-end benchmarks (tables to bench/out/)"
 
 install: deps venv worker podman-service seccomp base-image images
 
@@ -63,9 +64,15 @@ test: install
 test-unit: venv
 	$(VENV)/bin/pytest -q tests/unit
 
+# A real multi-host run of ansible/site.yml against systemd-in-podman hosts (tests/fleet). Root only.
+fleet-test: install
+	$(VENV)/bin/pytest -q -m fleet tests/fleet
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy api actors sandbox kodewar $(wildcard bench)
 
 bench: install
 	$(PY) bench/sandbox_bench.py
+	$(PY) bench/service_bench.py
+	$(if $(wildcard bench/e2e_bench.py),$(PY) bench/e2e_bench.py)
