@@ -10,6 +10,7 @@ from dramatiq.middleware import AgeLimit, CurrentMessage, Middleware, Retries, T
 
 from actors.config import QueueConfig
 from actors.store import StoreUnavailable
+from actors.wakeup import NotifyingRedisBroker
 from sandbox.podman_api import SandboxUnavailable
 from sandbox.runner import SandboxError
 
@@ -36,6 +37,7 @@ def redis_client(config: QueueConfig, password: str | None = None) -> redis.Redi
 
 
 def create_broker(config: QueueConfig, client: redis.Redis, extra: list[Middleware] | None = None) -> RedisBroker:
+    """Consumers are woken by a notification on enqueue (actors.wakeup), not by polling, unless turned off."""
     middleware: list[Middleware] = [
         AgeLimit(max_age=config.max_message_age_ms),
         TimeLimit(time_limit=ACTOR_TIME_LIMIT_MS),
@@ -48,10 +50,13 @@ def create_broker(config: QueueConfig, client: redis.Redis, extra: list[Middlewa
         CurrentMessage(),
         *(extra or []),
     ]
-    return RedisBroker(
-        client=client,
-        namespace=config.namespace,
-        middleware=middleware,
-        heartbeat_timeout=config.broker_heartbeat_timeout_ms,
-        maintenance_chance=config.broker_maintenance_chance,
-    )
+    options = {
+        "client": client,
+        "namespace": config.namespace,
+        "middleware": middleware,
+        "heartbeat_timeout": config.broker_heartbeat_timeout_ms,
+        "maintenance_chance": config.broker_maintenance_chance,
+    }
+    if not config.consumer_wakeup:
+        return RedisBroker(**options)
+    return NotifyingRedisBroker(wake_fallback_ms=config.wake_fallback_ms, **options)

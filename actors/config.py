@@ -22,7 +22,12 @@ class QueueConfig:
     broker_heartbeat_timeout_ms: int = 15_000
     broker_maintenance_chance: int = 100_000  # out of a million broker calls
     worker_threads: int = 2  # sandbox slots per worker process
-    worker_timeout_ms: int = 50  # consumer idle poll ceiling (DESIGN.md: 1000 ms costs ~350 ms median)
+    # Consumers sleep until an enqueue notifies them (actors.wakeup); the worker timeout now only paces the
+    # delay queue while it holds delayed messages, and the fallback bounds a sleep no notification ends
+    # (messages Dramatiq's maintenance requeues from dead workers).
+    worker_timeout_ms: int = 50
+    wake_fallback_ms: int = 1000
+    consumer_wakeup: bool = True  # False: Dramatiq's own back-off polling (the benchmarks' baseline)
     infra_retries: int = 3
     max_message_age_ms: int = 3600_000
     shutdown_timeout_s: float = 60.0

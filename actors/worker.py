@@ -25,7 +25,8 @@ from actors.store import StoreUnavailable, SubmissionStore
 from actors.webhooks import DeliverWebhook, WebhookFailed
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
-from sandbox.podman_api import SandboxUnavailable
+from sandbox.podman_api import PodmanAPI, SandboxUnavailable
+from sandbox.pool import WarmPool
 from sandbox.result import failed_before_tests
 from sandbox.runner import Runner, remove_orphans
 from sandbox.statuses import Status
@@ -56,7 +57,8 @@ class WorkerRuntime:
         self.options = options
         config = options.queue
         self.worker_id = new_worker_id()
-        self.runner = runner or Runner(options.sandbox)
+        self.pool = self._make_pool() if runner is None else runner.pool
+        self.runner = runner or Runner(options.sandbox, pool=self.pool)
         self.metrics = WorkerMetrics()
         client = redis_client(config, options.redis_password)
         self.broker = create_broker(config, client, extra=[self.metrics])
@@ -80,6 +82,16 @@ class WorkerRuntime:
         self._threads: list[threading.Thread] = []
         self._worker: dramatiq.Worker | None = None
         self.started_at = time.time()
+
+    def _make_pool(self) -> WarmPool | None:
+        """Warm containers for the languages this worker serves; its own podman connection, so pool
+        refills and removals never queue behind a submission's calls."""
+        sandbox = self.options.sandbox
+        if not sandbox.pool_enabled:
+            return None
+        served = {k: self.options.registry[k] for k in self.options.languages if k in self.options.registry}
+        api = PodmanAPI(sandbox.podman_url, sandbox.api_timeout_s)
+        return WarmPool(sandbox, served, api, slots=self.options.queue.worker_threads)
 
     def _declare_actors(self) -> None:
         config = self.options.queue
@@ -110,6 +122,7 @@ class WorkerRuntime:
             "queues": self.queues,
             "started_at": self.started_at,
             "last_heartbeat": time.time(),
+            "pool": self.pool.stats() if self.pool else None,
         }
 
     def beat(self) -> None:
@@ -163,6 +176,8 @@ class WorkerRuntime:
         self._every(config.heartbeat_interval_s, self.beat, "heartbeat")
         self._every(config.janitor_interval_s, self.sweep, "janitor")
         self._every(config.janitor_interval_s, lambda: remove_orphans(self.runner.api), "orphans")
+        if self.pool is not None:
+            self.pool.start()
         self._worker = dramatiq.Worker(
             self.broker, worker_threads=config.worker_threads, worker_timeout=config.worker_timeout_ms
         )
@@ -174,6 +189,8 @@ class WorkerRuntime:
         """Graceful: stop taking work, let running submissions finish, then leave the fleet."""
         if self._worker is not None:
             self._worker.stop(timeout=int(self.options.queue.shutdown_timeout_s * 1000))
+        if self.pool is not None:
+            self.pool.stop()  # after the last run: removes every warm container of this worker
         self._stopping.set()
         for thread in self._threads:
             thread.join(timeout=5)

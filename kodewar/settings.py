@@ -103,6 +103,21 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number") from exc
 
 
+def _pool_min(raw: str | None, default: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """KODEWAR_POOL_MIN="python=1,c=1": warm containers kept per language even when it is idle."""
+    if raw is None:
+        return default
+    floors = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        key, sep, count = item.partition("=")
+        if not sep or not key.strip() or not count.strip().isdigit():
+            raise SettingsError(f"KODEWAR_POOL_MIN={raw!r}: use language=count pairs, e.g. python=1,c=1")
+        floors.append((key.strip(), int(count)))
+    return tuple(floors)
+
+
 def default_state_dir() -> str:
     if os.getuid() == 0:
         return "/var/lib/kodewar"
@@ -126,6 +141,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         oci_runtime=env.get("KODEWAR_OCI_RUNTIME", base.oci_runtime),
         cgroup_limits=_flag(env, "KODEWAR_CGROUP_LIMITS", cgroup_v2_delegated()),
         policy=policy,
+        pool_enabled=_flag(env, "KODEWAR_POOL", base.pool_enabled),
+        pool_max_total=int(_number(env, "KODEWAR_POOL_MAX_TOTAL", base.pool_max_total)),
+        pool_max_per_language=int(_number(env, "KODEWAR_POOL_MAX_PER_LANGUAGE", base.pool_max_per_language)),
+        pool_min=_pool_min(env.get("KODEWAR_POOL_MIN"), base.pool_min),
+        pool_idle_s=_number(env, "KODEWAR_POOL_IDLE_S", base.pool_idle_s),
+        pool_max_age_s=_number(env, "KODEWAR_POOL_MAX_AGE_S", base.pool_max_age_s),
+        pool_min_free_mb=int(_number(env, "KODEWAR_POOL_MIN_FREE_MB", base.pool_min_free_mb)),
     )
     q = QueueConfig()
     queue = replace(
@@ -139,6 +161,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         janitor_interval_s=_number(env, "KODEWAR_JANITOR_INTERVAL_S", q.janitor_interval_s),
         worker_threads=int(_number(env, "KODEWAR_WORKER_SLOTS", q.worker_threads)),
         shutdown_timeout_s=_number(env, "KODEWAR_SHUTDOWN_TIMEOUT_S", q.shutdown_timeout_s),
+        consumer_wakeup=_flag(env, "KODEWAR_CONSUMER_WAKEUP", q.consumer_wakeup),
         webhook_timeout_s=_number(env, "KODEWAR_WEBHOOK_TIMEOUT_S", q.webhook_timeout_s),
         webhook_retries=int(_number(env, "KODEWAR_WEBHOOK_RETRIES", q.webhook_retries)),
         webhook_allow_private=_flag(env, "KODEWAR_WEBHOOK_ALLOW_PRIVATE", q.webhook_allow_private),

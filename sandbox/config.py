@@ -32,7 +32,7 @@ class SandboxConfig:
     pool_max_total: int = 0  # warm + starting containers per worker process; 0: derived from cores and memory
     pool_per_core: int = 2  # the derived cap allows this many per core
     pool_memory_fraction: float = 0.1  # ... and at most this share of the host's memory in idle warm containers
-    pool_container_mb: int = 32  # budget per idle warm container (measured ~10 MB here: docs/benchmarks.md)
+    pool_container_mb: int = 32  # budget per idle warm container (PSS measured 6.8 MiB: docs/benchmarks.md)
     pool_min_free_mb: int = 1024  # no new warm container while the host has less memory available than this
     pool_min: tuple[tuple[str, int], ...] = ()  # per-language floor, e.g. (("python", 1),); others 0
     pool_max_per_language: int = 0  # 0: the worker's slots + 1

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
 from sandbox.limits import Limits
 from sandbox.podman_api import PodmanAPI, SandboxUnavailable
+from sandbox.pool import WarmPool
 from sandbox.result import Result
 from sandbox.runner import Runner, SandboxError
 from sandbox.statuses import Status
 from sandbox.submission import Submission, TestCase
 
 PACKAGED_PROFILE = Path(__file__).with_name("seccomp.json")
+WARM_START_TIMEOUT_S = 30.0
 PROBE_LIMITS = Limits(
     cpu_time_s=0.5, wall_time_s=1.0, memory_mb=64, max_processes=16, max_file_size_kib=1024, max_output_kib=64
 )
@@ -199,10 +201,41 @@ def probe_limits(runner: Runner, python: Language) -> list[Check]:
     return checks
 
 
+def probe_limits_warm(config: SandboxConfig, api: PodmanAPI, python: Language) -> list[Check]:
+    """The same probes through a warm-pool container (started first, handed its job later), so the pooled
+    path is proven on this host too. A failed start fails the check; a host short of memory right now
+    only skips it: its pool then stays empty and runs start cold, which the cold probes cover."""
+    pool_config = replace(config, pool_min=(("python", 1),), pool_max_total=1, pool_max_per_language=1)
+    pool = WarmPool(pool_config, {"python": python}, api, slots=1).start()
+    try:
+        if not pool.wait_ready("python", 1, WARM_START_TIMEOUT_S):
+            if pool.last_error:
+                return [Check("limit probes (warm pool)", False, pool.last_error)]
+            return [Check("limit probes (warm pool)", True, "skipped: the host affords no warm container now")]
+        checks = probe_limits(Runner(config, api, pool), python)
+        if pool.hits != 1:
+            return [Check("limit probes (warm pool)", False, "the probe run did not use the warm container")]
+        return [Check(f"{c.name} (warm pool)", c.ok, c.detail) for c in checks]
+    finally:
+        pool.stop()
+
+
+def _warm_probes(config: SandboxConfig, api: PodmanAPI, python: Language) -> list[Check]:
+    try:
+        return probe_limits_warm(config, api, python)
+    except (SandboxUnavailable, SandboxError) as exc:
+        return [Check("limit probes (warm pool)", False, str(exc))]
+
+
 def run_checks(
-    config: SandboxConfig, registry: Mapping[str, Language], languages: Iterable[str] | None = None
+    config: SandboxConfig,
+    registry: Mapping[str, Language],
+    languages: Iterable[str] | None = None,
+    *,
+    pooled: bool | None = None,
 ) -> list[Check]:
-    """Every check, in order; later probes are skipped (and fail) when the service itself is down."""
+    """Every check, in order; later probes are skipped (and fail) when the service itself is down.
+    With the warm pool on (`pooled`, default: the config's setting) the probes also run through it."""
     api = PodmanAPI(config.podman_url, config.api_timeout_s)
     try:
         checks = check_service(api, config)
@@ -216,7 +249,11 @@ def run_checks(
         return checks
     runner = Runner(config, api)
     try:
-        checks += probe_limits(runner, registry["python"])
+        cold = probe_limits(runner, registry["python"])
     except (SandboxUnavailable, SandboxError) as exc:
-        checks.append(Check("limit probes", False, str(exc)))
+        cold = [Check("limit probes", False, str(exc))]
+    checks += cold
+    warm_on = config.pool_enabled if pooled is None else pooled
+    if warm_on and all(c.ok for c in cold):  # a host where the cold path fails is refused already
+        checks += _warm_probes(config, api, registry["python"])
     return checks

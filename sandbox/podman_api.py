@@ -7,6 +7,7 @@ hijacked-HTTP attach protocol on the same unix socket.
 from __future__ import annotations
 
 import json
+import select
 import socket
 import struct
 import time
@@ -84,6 +85,17 @@ class AttachedStream:
             if total > max_bytes:
                 raise ResultTooLarge(f"sandbox wrote more than {max_bytes} bytes")
             self._buffer += chunk
+
+    def quiet(self) -> bool:
+        """True while the container has written nothing and kept the stream open: a warm harness waiting
+        for its job. Anything readable (a report, an error, EOF) means it is no longer fit for a job."""
+        if self._buffer:
+            return False
+        if self._sock.fileno() < 0:  # closed
+            return False
+        poller = select.poll()  # not select.select: a busy worker may hold fds above FD_SETSIZE
+        poller.register(self._sock, select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
 
     def close(self) -> None:
         self._sock.close()

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
@@ -37,6 +37,8 @@ START_ESTIMATE_S = 0.3  # create + attach + start before the first measurement
 START_SMOOTHING = 0.2  # weight of the newest start time in its moving average
 START_BACKOFF_S = (1.0, 60.0)  # retry delay after a failed start (image missing, podman down), doubling
 STOP_TIMEOUT_S = 30.0
+IN_FLIGHT_WAIT_STARTS = 3.0  # a caller waits for a starting container at most this many start times ...
+IN_FLIGHT_WAIT_MIN_S = 1.0  # ... and at least this long
 
 
 def container_name() -> str:
@@ -87,8 +89,10 @@ class WarmPool:
         self._cond = threading.Condition()
         self._warm: dict[str, deque[WarmContainer]] = {key: deque() for key in self.languages}
         self._starting = dict.fromkeys(self.languages, 0)
+        self._waiting = dict.fromkeys(self.languages, 0)  # callers waiting for a starting container
         self._demand: dict[str, Demand] = {}
         self._failures: dict[str, tuple[int, float]] = {}  # language -> (failures in a row, retry not before)
+        self.last_error: str | None = None  # the latest failed start, for the doctor and the logs
         self._start_s = START_ESTIMATE_S
         self._removing = 0
         self._unremoved: set[str] = set()  # removals that failed; housekeeping retries them
@@ -104,7 +108,7 @@ class WarmPool:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> WarmPool:
+    def start(self) -> Self:
         self._manager = threading.Thread(target=self._manage, name="pool-manager", daemon=True)
         self._manager.start()
         return self
@@ -136,35 +140,61 @@ class WarmPool:
     # -- the runner's side ----------------------------------------------------------------------
 
     def take(self, language: Language, limits: Limits) -> WarmContainer | None:
-        """A started container waiting for its one job, or None (the caller starts one cold)."""
-        if language.key not in self._warm:
+        """A started container waiting for its one job, or None (the caller starts one cold).
+
+        With none warm but one already starting for this language (and not promised to another caller),
+        waits for it: it began before any cold start could, so it is ready sooner, and the host starts
+        one container instead of two. The wait is bounded; past it the caller goes cold."""
+        key = language.key
+        if key not in self._warm:
             return None
         wanted_key = spec_key(container_spec(language, limits, self.config, ""))
-        now = self.clock()
-        chosen: WarmContainer | None = None
         stale: list[WarmContainer] = []
         with self._cond:
             if self._closed:
                 return None
-            self._demand.setdefault(language.key, Demand()).record(now, self.config.pool_rate_window_s)
-            queue = self._warm[language.key]
-            while queue and chosen is None:
-                container = queue.popleft()  # oldest first: each is used before it ages out
-                if container.key != wanted_key:  # this submission needs another spec: leave the pool as it is
-                    queue.appendleft(container)
-                    break
-                if container.usable(now, self.config.pool_max_age_s):
-                    chosen = container
-                else:
-                    stale.append(container)
+            self._demand.setdefault(key, Demand()).record(self.clock(), self.config.pool_rate_window_s)
+            chosen, fits = self._pop_usable(key, wanted_key, stale)
+            self._cond.notify_all()  # the manager refills, and grows the pool if demand rose
+        if chosen is None and fits:
+            self._rebalance()  # start the replacement now rather than when the manager runs
+            deadline = time.monotonic() + max(IN_FLIGHT_WAIT_MIN_S, IN_FLIGHT_WAIT_STARTS * self._start_s)
+            with self._cond:
+                while not self._closed:
+                    chosen, fits = self._pop_usable(key, wanted_key, stale)  # one may have landed meanwhile
+                    remaining = deadline - time.monotonic()
+                    if chosen is not None or not fits or remaining <= 0:
+                        break
+                    if self._starting[key] <= self._waiting[key]:
+                        break  # nothing in flight for this caller
+                    self._waiting[key] += 1
+                    try:
+                        self._cond.wait(remaining)
+                    finally:
+                        self._waiting[key] -= 1
+        with self._cond:
             if chosen is None:
                 self.misses += 1
             else:
                 self.hits += 1
-            self._cond.notify_all()  # the manager refills, and grows the pool if demand rose
         for container in stale:
             self._discard(container)
         return chosen
+
+    def _pop_usable(self, key: str, wanted_key: str, stale: list[WarmContainer]) -> tuple[WarmContainer | None, bool]:
+        """(the oldest usable container, whether the pool's spec fits the submission); call under the lock.
+        Unusable ones go to `stale`. Oldest first: each is used before it ages out."""
+        queue = self._warm[key]
+        now = self.clock()
+        while queue:
+            container = queue.popleft()
+            if container.key != wanted_key:  # this submission needs another spec: leave the pool as it is
+                queue.appendleft(container)
+                return None, False
+            if container.usable(now, self.config.pool_max_age_s):
+                return container, True
+            stale.append(container)
+        return None, True
 
     def retire(self, container_id: str) -> None:
         """Remove a used (or unusable) container in the background, off the submission's path."""
@@ -181,11 +211,17 @@ class WarmPool:
             return self._cond.wait_for(lambda: self._removing == 0, timeout=timeout_s)
 
     def wait_ready(self, language: str, count: int = 1, timeout_s: float = STOP_TIMEOUT_S) -> bool:
-        """Wait until `count` containers of a language are warm (probes, tests and benchmarks)."""
+        """Wait until `count` containers of a language are warm (probes, tests and benchmarks); False at
+        the timeout, or as soon as a start of that language failed (`last_error` says why)."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: self._closed or len(self._warm.get(language, ())) >= count, timeout=timeout_s
-            ) and not self._closed
+            return (
+                self._cond.wait_for(
+                    lambda: self._closed or language in self._failures or len(self._warm.get(language, ())) >= count,
+                    timeout=timeout_s,
+                )
+                and not self._closed
+                and len(self._warm.get(language, ())) >= count
+            )
 
     def stats(self) -> dict[str, Any]:
         with self._cond:
@@ -213,7 +249,7 @@ class WarmPool:
                     return
             try:
                 self._rebalance()
-            except Exception:  # noqa: BLE001 - the manager must outlive any single bad round
+            except Exception:  # the manager must outlive any single bad round
                 log.exception("warm pool: rebalance failed")
             with self._cond:
                 if self._closed:
@@ -247,7 +283,7 @@ class WarmPool:
             held = sum(len(q) for q in self._warm.values()) + sum(self._starting.values())
             affordable = affordable_starts(self.config, self.host, cap_total - held)
             for key, count in want.items():
-                failures, not_before = self._failures.get(key, (0, 0.0))
+                _, not_before = self._failures.get(key, (0, 0.0))
                 if now < not_before:
                     continue
                 deficit = count - len(self._warm[key]) - self._starting[key]
@@ -280,6 +316,7 @@ class WarmPool:
             self.api.start(container_id)
         except SandboxUnavailable as exc:
             log.warning("warm pool: starting a %s container failed: %s", key, exc)
+            self.last_error = str(exc)
             if stream is not None:
                 stream.close()
             with self._cond:

@@ -15,6 +15,7 @@ from sandbox.config import SandboxConfig
 
 MEMINFO_PATH = "/proc/meminfo"
 KIB_PER_MIB = 1024
+MISS_PROBABILITY = 0.05  # sized so that a take finds a warm container this often at a steady rate
 
 
 class Host(Protocol):
@@ -94,14 +95,25 @@ def per_language_cap(config: SandboxConfig, slots: int) -> int:
     return config.pool_max_per_language if config.pool_max_per_language > 0 else max(1, slots + 1)
 
 
+def poisson_quantile(mean: float, probability: float) -> int:
+    """Smallest n with P(N <= n) >= probability for N ~ Poisson(mean)."""
+    term = cumulative = math.exp(-mean)
+    n = 0
+    while cumulative < probability and n < 10_000:
+        n += 1
+        term *= mean / n
+        cumulative += term
+    return n
+
+
 def wanted(config: SandboxConfig, demand: Demand | None, floor: int, cap: int, start_s: float, now: float) -> int:
-    """One language's wish: its floor when idle; while used, enough to cover the takes expected while a
-    replacement starts (rate x start time), plus one spare."""
+    """One language's wish: its floor when idle; while used, one for the next take plus the takes that
+    arrive while its replacement starts (Poisson at the recent rate, 95th percentile)."""
     floor = min(floor, cap)
     if demand is None or now - demand.last_used > config.pool_idle_s:
         return floor
-    expected = demand.rate_at(now, config.pool_rate_window_s) * start_s
-    return max(floor, min(cap, math.ceil(expected) + 1))
+    during_refill = demand.rate_at(now, config.pool_rate_window_s) * start_s
+    return max(floor, min(cap, 1 + poisson_quantile(during_refill, 1 - MISS_PROBABILITY)))
 
 
 def targets(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -13,7 +12,8 @@ from typing import Any
 
 from sandbox.config import SandboxConfig
 from sandbox.job import build_job, deadline_s, sandbox_uid
-from sandbox.podman_api import PodmanAPI, SandboxUnavailable
+from sandbox.podman_api import AttachedStream, PodmanAPI, SandboxUnavailable
+from sandbox.pool import WarmPool, container_name
 from sandbox.result import Output, Result, TestResult, combine_runs, failed_before_tests
 from sandbox.spec import OWNER_LABEL, container_spec
 from sandbox.statuses import Status
@@ -34,15 +34,30 @@ TestCallback = Callable[[int, TestResult], None]
 
 
 class Runner:
-    def __init__(self, config: SandboxConfig, api: PodmanAPI | None = None) -> None:
+    """Runs submissions; with a warm pool, in containers started ahead of demand (removed in the background
+    after the result is read), falling back to a cold start when none is ready."""
+
+    def __init__(self, config: SandboxConfig, api: PodmanAPI | None = None, pool: WarmPool | None = None) -> None:
         self.config = config
         self.api = api or PodmanAPI(config.podman_url, config.api_timeout_s)
+        self.pool = pool
 
     def run(self, submission: Submission, on_test: TestCallback | None = None) -> Result:
         """Raises SandboxUnavailable when podman cannot run it (retry elsewhere); never for user code."""
         uid = sandbox_uid(self.config)
         job = build_job(submission, self.config, uid)
-        name = f"kodewar-{secrets.token_hex(6)}"
+        line = json.dumps(job, separators=(",", ":")).encode() + b"\n"
+        warm = self.pool.take(submission.language, submission.limits) if self.pool else None
+        if warm is not None:
+            try:
+                warm.stream.send(line)
+            except SandboxUnavailable:  # it died after the check: discard it, start one cold
+                warm.stream.close()
+                self._dispose(warm.container_id)
+            else:
+                deadline = time.monotonic() + deadline_s(submission, self.config)
+                return self._drive(submission, warm.container_id, warm.name, warm.stream, deadline, on_test)
+        name = container_name()
         spec = container_spec(submission.language, submission.limits, self.config, name)
         deadline = time.monotonic() + deadline_s(submission, self.config)
         container_id = self.api.create(spec)
@@ -50,16 +65,47 @@ class Runner:
             stream = self.api.attach(container_id)
             try:
                 self.api.start(container_id)
-                stream.send(json.dumps(job, separators=(",", ":")).encode() + b"\n")
+                stream.send(line)
+            except BaseException:
+                stream.close()
+                raise
+        except BaseException:
+            self._dispose(container_id)
+            raise
+        return self._drive(submission, container_id, name, stream, deadline, on_test)
+
+    def _drive(
+        self,
+        submission: Submission,
+        container_id: str,
+        name: str,
+        stream: AttachedStream,
+        deadline: float,
+        on_test: TestCallback | None,
+    ) -> Result:
+        """Read the harness's reports up to `done`, then hand the container to removal (with a pool the
+        result does not wait for it). Past the deadline the container is force-removed before the answer."""
+        removed = False
+        try:
+            try:
                 return self._collect(submission, stream, deadline, on_test)
             finally:
                 stream.close()
         except TimeoutError:
             log.warning("sandbox %s passed its deadline; removing it", name)
+            removed = True
+            self.api.remove(container_id)
             return failed_before_tests(
                 submission.language.key, Status.INTERNAL_ERROR, len(submission.tests), "sandbox deadline exceeded"
             )
         finally:
+            if not removed:
+                self._dispose(container_id)
+
+    def _dispose(self, container_id: str) -> None:
+        if self.pool is not None:
+            self.pool.retire(container_id)  # background; a second remove of a gone container is fine
+        else:
             self.api.remove(container_id)
 
     def _max_read_bytes(self, submission: Submission) -> int:
@@ -67,7 +113,9 @@ class Runner:
         compile_stage = 2 * self.config.policy.compile.max_output_kib * 1024 * 2
         return per_stage * len(submission.tests) * submission.runs + compile_stage + RESULT_OVERHEAD_BYTES
 
-    def _collect(self, submission: Submission, stream, deadline: float, on_test: TestCallback | None) -> Result:  # type: ignore[no-untyped-def]
+    def _collect(
+        self, submission: Submission, stream: AttachedStream, deadline: float, on_test: TestCallback | None
+    ) -> Result:
         language = submission.language
         display = self.config.display_output_kib * 1024
         tests: list[TestResult] = []
@@ -121,6 +169,8 @@ class Runner:
                     done = True
                 elif kind_name == "error":
                     raise SandboxError(f"harness failed: {event.get('message')}")
+            if done:  # the last report: answer now, the container's exit and removal happen meanwhile
+                break
         if not done or len(tests) != len(submission.tests):
             detail = harness_stderr.decode(errors="replace").strip()[-2000:]
             raise SandboxError(
