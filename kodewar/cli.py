@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from kodewar.render import DEV_TOKEN_TTL_DAYS, result_text, table, up_banner
 from kodewar.settings import Settings, SettingsError, load_settings
+from sandbox.checkers import CHECKER_KINDS
 from sandbox.languages import RegistryError, load_registry
+from sandbox.modes import MODES
 from sandbox.podman_api import SandboxUnavailable
 from sandbox.runner import Runner, SandboxError
 from sandbox.submission import InvalidSubmission, build_submission
@@ -403,19 +405,24 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the API's JSON answer")
 
 
+def add_submission_arguments(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `submit` share: the same body, sent to the sandbox or to the API."""
+    parser.add_argument("file", help="source file")
+    parser.add_argument("--language", "-l", required=True)
+    parser.add_argument("--tests", help='JSON file: a list of {"input": ..., "expected": ...}')
+    parser.add_argument("--stdin", help="standard input for a single run")
+    parser.add_argument("--time-limit", type=float, help="CPU seconds per test")
+    parser.add_argument("--memory-limit", type=int, help="MB per test")
+    parser.add_argument("--mode", choices=MODES)
+    parser.add_argument("--checker", choices=CHECKER_KINDS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kodewar", description="KodeWar: run untrusted code in rootless Podman.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one submission in the sandbox on this machine")
-    run.add_argument("file", help="source file")
-    run.add_argument("--language", "-l", required=True)
-    run.add_argument("--tests", help='JSON file: a list of {"input": ..., "expected": ...}')
-    run.add_argument("--stdin", help="standard input for a single run")
-    run.add_argument("--time-limit", type=float, help="CPU seconds per test")
-    run.add_argument("--memory-limit", type=int, help="MB per test")
-    run.add_argument("--mode", choices=["stdio", "function"])
-    run.add_argument("--checker", choices=["default", "exact", "tokens", "float", "value"])
+    add_submission_arguments(run)
     run.add_argument("--json", action="store_true", help="print the result object")
     run.set_defaults(handler=cmd_run)
 
@@ -471,14 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=cmd_up)
 
     submit = sub.add_parser("submit", help="send a submission to the API and wait for its verdict")
-    submit.add_argument("file", help="source file")
-    submit.add_argument("--language", "-l", required=True)
-    submit.add_argument("--tests", help='JSON file: a list of {"input": ..., "expected": ...}')
-    submit.add_argument("--stdin", help="standard input for a single run")
-    submit.add_argument("--time-limit", type=float, help="CPU seconds per test")
-    submit.add_argument("--memory-limit", type=int, help="MB per test")
-    submit.add_argument("--mode", choices=["stdio", "function"])
-    submit.add_argument("--checker", choices=["default", "exact", "tokens", "float", "value"])
+    add_submission_arguments(submit)
     submit.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the verdict (default 600)")
     _add_client_options(submit)
     submit.set_defaults(handler=cmd_submit)

@@ -5,8 +5,7 @@ Two slots, so a test can hold both with sleepers and see a third submission In Q
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import judge0
 import pytest
@@ -16,7 +15,6 @@ from tests.integration.service.support import free_port, free_port_run
 
 LANGUAGES = ["python", "c", "cpp", "javascript"]
 SLOTS = 2
-LOG_TAIL_LINES = 30
 
 
 @pytest.fixture(scope="session")
@@ -46,17 +44,3 @@ def token(stack: LocalStack) -> str:
 def client(stack: LocalStack, token: str) -> judge0.Client:
     """The official SDK's client, pointed at /judge0 with our JWT in Judge0's X-Auth-Token header."""
     return judge0.Client(f"{stack.url}/judge0", {"X-Auth-Token": token})
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """On a failure, attach the tail of every stack log: the cause is usually there."""
-    report = yield
-    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(stack, LocalStack):
-        for log in sorted(Path(stack.logs).glob("*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-            report.sections.append((f"stack log {log.name}", "\n".join(lines)))
-    return report

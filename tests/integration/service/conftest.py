@@ -7,8 +7,7 @@ Recovery timing is shortened through the environment so a dead worker is noticed
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -30,7 +29,6 @@ STACK_ENV = {
     "KODEWAR_WEBHOOK_RETRIES": str(WEBHOOK_RETRIES),
     "KODEWAR_WEBHOOK_TIMEOUT_S": "2",
 }
-LOG_TAIL_LINES = 30
 
 ClientFactory = Callable[..., Client]
 
@@ -93,17 +91,3 @@ def healthy(stack: LocalStack) -> None:
     for _ in range(WORKERS - len(alive)):
         stack.start_worker()
     wait_until(lambda: len(live_workers(stack)) >= WORKERS, 10, "two live workers")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """On a failure, attach the tail of every stack log to the report: the cause is usually there."""
-    report = yield
-    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(stack, LocalStack):
-        for log in sorted(Path(stack.logs).glob("*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-            report.sections.append((f"stack log {log.name}", "\n".join(lines)))
-    return report
