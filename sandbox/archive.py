@@ -14,15 +14,19 @@ import base64
 import binascii
 import io
 import stat
-import zipfile
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import zipfile
 
 MAX_ARCHIVE_BYTES = 12 * 1024 * 1024  # the decoded zip
 MAX_EXTRACT_BYTES = 10 * 1024 * 1024  # every file decompressed (Judge0's MAX_EXTRACT_SIZE, 10240 KB)
 MAX_FILES = 128
 MAX_PATH_CHARS = 255
 MAX_DEPTH = 8
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError)
+# What reading a hostile zip may raise besides zipfile.BadZipFile.
+_READ_ERRORS = (zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError)
 
 
 class ArchiveError(ValueError):
@@ -44,12 +48,14 @@ def decode_base64(text: object) -> bytes:
 
 def read_archive(encoded: object) -> tuple[tuple[str, bytes], ...]:
     """The regular files of a base64 zip as (relative path, content), in archive order."""
+    import zipfile  # here, not at module level: it pulls shutil, bz2 and lzma, and most submissions have no archive
+
     data = decode_base64(encoded)
     if len(data) > MAX_ARCHIVE_BYTES:
         raise ArchiveError(f"the archive is over {MAX_ARCHIVE_BYTES} bytes")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except _ZIP_ERRORS as exc:
+    except (zipfile.BadZipFile, *_READ_ERRORS) as exc:
         raise ArchiveError(f"is not a zip archive: {exc}") from exc
     files: list[tuple[str, bytes]] = []
     directories: set[str] = set()
@@ -75,7 +81,7 @@ def read_archive(encoded: object) -> tuple[tuple[str, bytes], ...]:
             try:
                 with archive.open(info) as member:
                     content = member.read(MAX_EXTRACT_BYTES - total + 1)
-            except _ZIP_ERRORS as exc:
+            except (zipfile.BadZipFile, *_READ_ERRORS) as exc:
                 raise ArchiveError(f"{path!r} cannot be read: {exc}") from exc
             total += len(content)
             if total > MAX_EXTRACT_BYTES:

@@ -1,7 +1,8 @@
 """Transport to the worker user's `podman system service`; podman and socket errors end here.
 
-podman-py covers create/start/remove/inspect; it has no stdin attach, so `attach` speaks the libpod
-hijacked-HTTP attach protocol on the same unix socket.
+The libpod REST API over the service's unix socket through sandbox.unix_http (stdlib only: podman-py's
+imports alone would double a `kodewar run`); `attach` upgrades a connection to the hijacked stdin/stdout
+stream, which podman-py has no call for.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ import struct
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, unquote, urlparse
-
-import podman
-import podman.errors
-import requests
+from urllib.parse import quote, unquote, urlencode, urlparse
 
 from sandbox.spec import SANDBOX_LABEL
+from sandbox.unix_http import HTTPError, Response, UnixHTTPClient
 
-ATTACH_API = "/v4.0.0/libpod"
+LIBPOD_API = "/v4.0.0/libpod"  # every call here is served under it from podman 4.0 on
 FRAME_HEADER = struct.Struct(">BxxxL")  # stream id, 3 pad bytes, payload length
 STDOUT_STREAM, STDERR_STREAM = 1, 2
 
@@ -48,9 +46,9 @@ def socket_path(url: str) -> str:
 class AttachedStream:
     """stdin/stdout of a container through the attach socket, with our own deadline on every read."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, pending: bytes = b"") -> None:
         self._sock = sock
-        self._buffer = bytearray()
+        self._buffer = bytearray(pending)  # bytes that came in with the attach answer
 
     def send(self, data: bytes) -> None:
         try:
@@ -102,86 +100,83 @@ class AttachedStream:
 
 
 class PodmanAPI:
+    """The libpod calls the sandbox needs; one connection per call, so one instance serves many threads."""
+
     def __init__(self, url: str, timeout_s: float = 30.0) -> None:
         self.url = url
         self._path = socket_path(url)
         self._timeout_s = timeout_s
-        self._client = podman.PodmanClient(base_url="unix://" + self._path, timeout=timeout_s)
+        self._http = UnixHTTPClient(self._path, timeout_s)
 
-    def _call(self, what: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _call(
+        self, what: str, method: str, path: str, params: dict[str, str] | None = None, body: object = None
+    ) -> Response:
+        """One libpod request (`body`, when given, sent as JSON); any transport failure is SandboxUnavailable."""
+        target = LIBPOD_API + path + ("?" + urlencode(params) if params else "")
+        payload, headers = b"", {}
+        if body is not None:
+            payload, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
         try:
-            response = getattr(self._client.api, method)(path, **kwargs)
-        except (requests.RequestException, podman.errors.APIError, OSError) as exc:
+            return self._http.request(method, target, payload, headers)
+        except HTTPError as exc:
             raise SandboxUnavailable(f"podman service at {self.url}: {what} failed: {exc}") from exc
-        return response
+
+    def _json(self, what: str, response: Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SandboxUnavailable(f"podman {what} answered with something other than JSON: {exc}") from exc
 
     def ping(self) -> None:
-        response = self._call("ping", "get", "/_ping")
-        if response.status_code != 200:
-            raise SandboxUnavailable(f"podman service at {self.url} answered ping with {response.status_code}")
+        response = self._call("ping", "GET", "/_ping")
+        if response.status != 200:
+            raise SandboxUnavailable(f"podman service at {self.url} answered ping with {response.status}")
 
     def info(self) -> dict[str, Any]:
-        response = self._call("info", "get", "/info")
-        if response.status_code != 200:
+        response = self._call("info", "GET", "/info")
+        if response.status != 200:
             raise SandboxUnavailable(f"podman info failed: {response.text[:200]}")
-        return response.json()  # type: ignore[no-any-return]
+        return self._json("info", response)  # type: ignore[no-any-return]
 
     def image_exists(self, ref: str) -> bool:
-        response = self._call("image lookup", "get", f"/images/{quote(ref, safe='')}/exists")
-        return response.status_code == 204
+        response = self._call("image lookup", "GET", f"/images/{quote(ref, safe='')}/exists")
+        return response.status == 204
 
     def create(self, spec: dict[str, object]) -> str:
-        response = self._call(
-            "create", "post", "/containers/create", data=json.dumps(spec), headers={"content-type": "application/json"}
-        )
-        if response.status_code == 404 or "image not known" in response.text:
+        response = self._call("create", "POST", "/containers/create", body=spec)
+        if response.status == 404 or "image not known" in response.text:
             raise ImageMissing(f"image {spec.get('image')} is not built here: run `kodewar images build`")
-        if response.status_code != 201:
-            raise SandboxUnavailable(f"podman create failed ({response.status_code}): {response.text[:300]}")
-        return str(response.json()["Id"])
+        if response.status != 201:
+            raise SandboxUnavailable(f"podman create failed ({response.status}): {response.text[:300]}")
+        return str(self._json("create", response)["Id"])
 
     def attach(self, container_id: str) -> AttachedStream:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self._timeout_s)
+        target = f"{LIBPOD_API}/containers/{container_id}/attach?stdin=true&stdout=true&stderr=true&stream=true"
         try:
-            sock.connect(self._path)
-            sock.sendall(
-                (
-                    f"POST {ATTACH_API}/containers/{container_id}/attach?stdin=true&stdout=true&stderr=true"
-                    "&stream=true HTTP/1.1\r\nHost: podman\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-                    "Content-Length: 0\r\n\r\n"
-                ).encode()
-            )
-            head = bytearray()
-            while b"\r\n\r\n" not in head:
-                chunk = sock.recv(1)
-                if not chunk or len(head) > 8192:
-                    raise SandboxUnavailable("podman closed the attach connection")
-                head += chunk
-        except OSError as exc:
-            sock.close()
+            upgraded = self._http.upgrade("POST", target, "tcp")
+        except HTTPError as exc:
             raise SandboxUnavailable(f"attaching to the sandbox failed: {exc}") from exc
-        status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
-        if " 101 " not in status_line + " " and " 200 " not in status_line + " ":
-            sock.close()
-            raise SandboxUnavailable(f"podman refused to attach: {status_line}")
-        return AttachedStream(sock)
+        if upgraded.status not in (101, 200):
+            upgraded.sock.close()
+            raise SandboxUnavailable(f"podman refused to attach: {upgraded.status}")
+        upgraded.sock.settimeout(self._timeout_s)
+        return AttachedStream(upgraded.sock, upgraded.pending)
 
     def start(self, container_id: str) -> None:
-        response = self._call("start", "post", f"/containers/{container_id}/start")
-        if response.status_code not in (204, 304):
-            raise SandboxUnavailable(f"podman start failed ({response.status_code}): {response.text[:300]}")
+        response = self._call("start", "POST", f"/containers/{container_id}/start")
+        if response.status not in (204, 304):
+            raise SandboxUnavailable(f"podman start failed ({response.status}): {response.text[:300]}")
 
     def remove(self, container_id: str) -> None:
         """Force-remove: kills whatever still runs. A container already gone is fine."""
-        response = self._call("remove", "delete", f"/containers/{container_id}", params={"force": "true", "v": "true"})
-        if response.status_code not in (200, 204, 404):
-            raise SandboxUnavailable(f"podman remove failed ({response.status_code}): {response.text[:300]}")
+        response = self._call("remove", "DELETE", f"/containers/{container_id}", params={"force": "true", "v": "true"})
+        if response.status not in (200, 204, 404):
+            raise SandboxUnavailable(f"podman remove failed ({response.status}): {response.text[:300]}")
 
     def sandbox_containers(self) -> dict[str, dict[str, str]]:
         """Every sandbox container of this podman service: id -> labels (for sweeps and leak checks)."""
         filters = json.dumps({"label": [f"{SANDBOX_LABEL}=1"]})
-        response = self._call("list", "get", "/containers/json", params={"all": "true", "filters": filters})
-        if response.status_code != 200:
+        response = self._call("list", "GET", "/containers/json", params={"all": "true", "filters": filters})
+        if response.status != 200:
             raise SandboxUnavailable(f"podman list failed: {response.text[:200]}")
-        return {str(c["Id"]): dict(c.get("Labels") or {}) for c in response.json()}
+        return {str(c["Id"]): dict(c.get("Labels") or {}) for c in self._json("list", response)}

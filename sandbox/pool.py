@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
 import threading
 import time
 from collections import deque
@@ -28,7 +27,7 @@ from sandbox.languages import Language
 from sandbox.limits import Limits
 from sandbox.podman_api import AttachedStream, PodmanAPI, SandboxUnavailable
 from sandbox.pool_sizing import Demand, Host, LinuxHost, affordable_starts, targets, total_cap
-from sandbox.spec import container_spec
+from sandbox.spec import container_name, container_spec
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +38,6 @@ START_BACKOFF_S = (1.0, 60.0)  # retry delay after a failed start (image missing
 STOP_TIMEOUT_S = 30.0
 IN_FLIGHT_WAIT_STARTS = 3.0  # a caller waits for a starting container at most this many start times ...
 IN_FLIGHT_WAIT_MIN_S = 1.0  # ... and at least this long
-
-
-def container_name() -> str:
-    """Sandbox names are `kodewar-` and 12 hex digits, warm or cold (operators and tests filter on it)."""
-    return f"kodewar-{secrets.token_hex(6)}"
 
 
 def spec_key(spec: Mapping[str, object]) -> str:

@@ -8,17 +8,19 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.config import SandboxConfig
 from sandbox.job import build_job, deadline_s, sandbox_uid
 from sandbox.podman_api import AttachedStream, PodmanAPI, SandboxUnavailable
-from sandbox.pool import WarmPool, container_name
 from sandbox.result import Output, Result, TestResult, combine_runs, failed_before_tests
-from sandbox.spec import OWNER_LABEL, container_spec
+from sandbox.spec import OWNER_LABEL, container_name, container_spec
 from sandbox.statuses import Status
 from sandbox.submission import Submission
 from sandbox.verdict import Stage, compile_status, judge_test
+
+if TYPE_CHECKING:  # the pool (threads, executors) is the workers'; a one-off `kodewar run` never loads it
+    from sandbox.pool import WarmPool
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,11 @@ def harness_source() -> str:
 def _tmpfs(target: str, size_mb: int, *, exec_allowed: bool) -> dict[str, object]:
     options = [f"size={size_mb}m", "mode=1777", "nosuid", "nodev", "exec" if exec_allowed else "noexec"]
     return {"destination": target, "type": "tmpfs", "source": "tmpfs", "options": options}
+
+
+def container_name() -> str:
+    """Sandbox names are `kodewar-` and 12 hex digits, warm or cold (operators and tests filter on it)."""
+    return f"kodewar-{secrets.token_hex(6)}"
 
 
 def owner() -> str:

@@ -53,8 +53,8 @@ class RecordingAPI(PodmanAPI):
         return stream
 
     def container_exists(self, container_id: str) -> bool:
-        response = self._call("inspect", "get", f"/containers/{container_id}/exists")
-        return response.status_code == 204
+        response = self._call("inspect", "GET", f"/containers/{container_id}/exists")
+        return response.status == 204
 
 
 def host_uid(settings: Settings, container_uid: int) -> int:
