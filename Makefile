@@ -33,10 +33,14 @@ deps:
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev]'
+	# compat: a plain path entry in a .pth; the default editable finder costs every start ~10 ms.
+	$(PY) -m pip install -q -e '.[test,dev]' --config-settings editable_mode=compat
 	touch $@
 
+# Bytecode written ahead: the CLI and workers start without compiling (~25 ms), even where the
+# environment says PYTHONDONTWRITEBYTECODE or the tree is read-only to them.
 venv: $(VENV)/.installed
+	$(PY) -m compileall -q -j 0 api actors sandbox kodewar
 
 worker:
 	scripts/worker-user.sh

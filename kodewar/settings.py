@@ -140,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         seccomp_profile_path=env.get("KODEWAR_SECCOMP_PROFILE", base.seccomp_profile_path),
         oci_runtime=env.get("KODEWAR_OCI_RUNTIME", base.oci_runtime),
         cgroup_limits=_flag(env, "KODEWAR_CGROUP_LIMITS", cgroup_v2_delegated()),
+        fork_servers=_flag(env, "KODEWAR_FORK_SERVERS", base.fork_servers),
         policy=policy,
         pool_enabled=_flag(env, "KODEWAR_POOL", base.pool_enabled),
         pool_max_total=int(_number(env, "KODEWAR_POOL_MAX_TOTAL", base.pool_max_total)),

@@ -23,6 +23,8 @@ class SandboxConfig:
     display_output_kib: int = 64  # per stream kept in the result; the checker sees the whole output
     startup_grace_s: float = 15.0  # beyond the sum of the stages' wall limits, before the container is removed
     per_test_grace_s: float = 1.0
+    fork_servers: bool = True  # languages with a fork_server run each test as a fork of one started interpreter
+    fork_server_min_runs: int = 2  # ... when the submission has this many test runs; one run starts faster fresh
     cgroup_limits: bool = False  # apply --memory/--pids-limit/--cpus too (cgroup v2 with delegation)
     api_timeout_s: float = 30.0  # one podman API call
     uid_range: tuple[int, int] = (10000, 60000)  # sandbox uids, random per run so concurrent runs never share one

@@ -11,6 +11,7 @@ from pathlib import Path
 REGISTRY_PATH = Path(__file__).with_name("languages.toml")
 IMAGES_DIR = Path(__file__).with_name("images")
 FUNCTION_MODES = ("python", "javascript")
+FORK_SERVERS = ("python",)  # interpreters that can run each test as a fork of one started interpreter
 
 
 class RegistryError(ValueError):
@@ -28,6 +29,7 @@ class Language:
     exec_box: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     function: str | None = None
+    fork_server: str | None = None
     memory_overhead_mb: int = 0
     oom_patterns: tuple[str, ...] = ()
 
@@ -65,6 +67,10 @@ def _language(key: str, raw: Mapping[str, object]) -> Language:
             values[name] = tuple(values[name])  # type: ignore[arg-type]
     if values.get("function") not in (None, *FUNCTION_MODES):
         raise RegistryError(f"language {key!r}: function must be one of {FUNCTION_MODES}")
+    if values.get("fork_server") not in (None, *FORK_SERVERS):
+        raise RegistryError(f"language {key!r}: fork_server must be one of {FORK_SERVERS}")
+    if values.get("fork_server") and "{source}" not in values["run"]:  # type: ignore[operator]
+        raise RegistryError(f"language {key!r}: a fork server needs {{source}} in run")
     for pattern in values.get("oom_patterns", ()):  # type: ignore[attr-defined]
         re.compile(pattern)
     return Language(key=key, **values)  # type: ignore[arg-type]

@@ -98,15 +98,18 @@ RunFn = Callable[..., Result]
 
 @pytest.fixture
 def run(settings: Settings, registry: dict[str, Language], runner: Runner, podman_api: RecordingAPI) -> Iterator[RunFn]:
-    """run(language, code, tests=[...] | stdin=..., limits={...}, **body) -> Result, checking nothing is left."""
+    """run(language, code, tests=[...] | stdin=..., limits={...}, using=Runner, **body) -> Result, checking
+    nothing is left. `using` is a Runner on the same podman_api (another configuration)."""
 
-    def _run(language: str, code: str, tests: list[dict[str, Any]] | None = None, **body: Any) -> Result:
+    def _run(
+        language: str, code: str, tests: list[dict[str, Any]] | None = None, using: Runner | None = None, **body: Any
+    ) -> Result:
         raw = {"language": language, "code": code, **body}
         if tests is not None:
             raw["test_cases"] = tests
         submission: Submission = build_submission(raw, registry, settings.sandbox.policy, settings.sandbox.caps)
         before = len(podman_api.created)
-        result = runner.run(submission)
+        result = (using or runner).run(submission)
         made.extend(podman_api.created[before:])
         for job in podman_api.jobs[before:]:
             uids.append(host_uid(settings, int(job["uid"])))

@@ -15,6 +15,7 @@ import os
 import resource
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,8 @@ WORK_DIR = "/box"
 READ_CHUNK_BYTES = 65536
 DRAIN_AFTER_EXIT_S = 0.5  # bound on draining pipes after the process tree was killed
 CPU_CHECK_MIN_S = 0.005  # closest spacing of CPU-time checks near the limit
+CLEAR_TIMEOUT_S = 2.0  # for killed processes to be gone; past it the harness fails (Internal Error)
+CLEAR_POLL_S = 0.0002
 CPUS = os.cpu_count() or 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -39,21 +42,59 @@ def drop_privileges(uid):
     os.setresuid(uid, uid, uid)
 
 
-def kill_all(uid):
-    """SIGKILL every process of the sandbox uid, setsid daemons included.
+@contextlib.contextmanager
+def as_uid(uid):
+    """Hold the sandbox uid as real and effective uid, keeping 0 as saved uid to come back.
 
-    kill(-1) from a process of that uid reaches exactly its processes in this pid namespace, and
-    needs no CAP_KILL. Reaping is left to the caller: the stage's own child must be reaped by wait4.
+    Signals need no CAP_KILL then and no fork (a fork costs ~1 ms, several times per test). Meanwhile
+    the sandbox's processes cannot touch the harness: it is the pid namespace's init, which receives
+    only signals it handles (SIGINT, with a no-op, see main), and the uid change left it non-dumpable,
+    so no ptrace either.
     """
-    pid = os.fork()
-    if pid == 0:
+    os.setresuid(uid, uid, 0)
+    try:
+        yield
+    finally:
+        os.setresuid(0, 0, 0)
+
+
+def kill_all(uid):
+    """SIGKILL every process of the sandbox uid, setsid daemons included: kill(-1) from that uid
+    reaches exactly its processes in this pid namespace. Reaping is left to the caller: the stage's
+    own child must be reaped by wait4 (or the fork server's)."""
+    with as_uid(uid):
+        for _ in range(2):  # the second catches anything forked while the first was delivered
+            with contextlib.suppress(ProcessLookupError):  # none left
+                os.kill(-1, signal.SIGKILL)
+
+
+def processes_of(uid):
+    """Pids in this pid namespace whose real uid is `uid`, zombies included. (kill(-1, 0) cannot tell:
+    it succeeds while any other process exists, even one it may not signal.)"""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            drop_privileges(uid)
-            os.kill(-1, signal.SIGKILL)
-            os.kill(-1, signal.SIGKILL)  # anything forked while the first signal was delivered
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+            with open(f"/proc/{entry}/status") as handle:
+                uids = next(line for line in handle if line.startswith("Uid:"))
+        except (OSError, StopIteration):  # gone meanwhile
+            continue
+        if int(uids.split()[1]) == uid:
+            pids.append(int(entry))
+    return pids
+
+
+def clear_uid(uid):
+    """Kill and reap until the uid has no process left, zombies included: a zombie would still count
+    against the next test's RLIMIT_NPROC and show in its /proc. Orphans come to us (we are PID 1)."""
+    deadline = time.monotonic() + CLEAR_TIMEOUT_S
+    while processes_of(uid):
+        kill_all(uid)
+        reap()
+        if time.monotonic() > deadline:
+            raise RuntimeError("processes of the sandbox uid outlived SIGKILL")
+        time.sleep(CLEAR_POLL_S)
 
 
 def reap():
@@ -119,13 +160,13 @@ def cpu_kill_s(limits):
     return limits["cpu_time_s"] + limits.get("cpu_extra_time_s", 0.0)
 
 
-def limiter(limits):
-    """preexec_fn: runs in the child after it became the sandbox uid, just before exec."""
-    cpu_s = math.ceil(cpu_kill_s(limits)) + 1  # backstop: the harness kills at the limit itself
+def rlimit_settings(limits):
+    """(resource, soft, hard) for every rlimit of a stage; the harness kills at the CPU limit itself,
+    RLIMIT_CPU is the backstop."""
+    cpu_s = math.ceil(cpu_kill_s(limits)) + 1
     data_bytes = (limits["memory_mb"] + limits.get("memory_overhead_mb", 0)) * 1024 * 1024
-    settings = [
+    fixed = [
         (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
         (resource.RLIMIT_NOFILE, limits["max_open_files"]),
         (resource.RLIMIT_NPROC, limits["max_processes"]),
         (resource.RLIMIT_FSIZE, limits["max_file_size_kib"] * 1024),
@@ -134,30 +175,55 @@ def limiter(limits):
         (resource.RLIMIT_MSGQUEUE, 0),
         (resource.RLIMIT_DATA, data_bytes),
     ]
+    return [(resource.RLIMIT_CPU, cpu_s, cpu_s + 1)] + [(which, value, value) for which, value in fixed]
+
+
+def limiter(limits):
+    """preexec_fn: runs in the child after it became the sandbox uid, just before exec."""
+    settings = rlimit_settings(limits)
 
     def apply():
-        for item in settings:
-            soft = item[1]
-            hard = item[2] if len(item) == 3 else soft
-            resource.setrlimit(item[0], (soft, hard))
+        for which, soft, hard in settings:
+            resource.setrlimit(which, (soft, hard))
 
     return apply
 
 
-def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
-    """Run one program under the limits and measure it; returns the stage report (no verdict).
+class Launched:
+    """A running stage: the harness's ends of its pipes, the fd that becomes readable when it exits,
+    and `collect`, which blocks until it exited: (wait status, CPU seconds, peak RSS KiB)."""
 
-    With merge_stderr the program's stderr is its stdout pipe (one stream, in write order).
-    """
-    output_cap = limits["max_output_kib"] * 1024
-    started = time.monotonic()
-    report = {"exit_code": None, "signal": None, "killed": None, "exec_error": None, "merged": merge_stderr}
+    def __init__(self, pid, pipes, exit_fd, collect):
+        self.pid, self.exit_fd, self.collect = pid, exit_fd, collect
+        self.stdin_fd, self.out_fd, self.err_fd = pipes
+
+    def close_stdin(self):
+        os.close(self.stdin_fd)
+        self.stdin_fd = None
+
+    def close(self):
+        for fd in (self.stdin_fd, self.out_fd, self.err_fd, self.exit_fd):
+            if fd is not None:
+                os.close(fd)
+
+
+def stage_pipes(merge_stderr):
+    """(the program's stdin, stdout, stderr), (the harness's ends of them); merged: one stream."""
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = (None, out_w) if merge_stderr else os.pipe()
+    return (stdin_r, out_w, err_w), (stdin_w, out_r, err_r)
+
+
+def spawn(uid, argv, env, limits, merge_stderr):
+    """A fresh process: fork, drop to the uid, set the rlimits, exec."""
+    theirs, ours = stage_pipes(merge_stderr)
     try:
         proc = subprocess.Popen(
             argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            stdin=theirs[0],
+            stdout=theirs[1],
+            stderr=theirs[2],
             cwd=WORK_DIR,
             env=env,
             user=uid,
@@ -167,6 +233,85 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
             close_fds=True,
             preexec_fn=limiter(limits),
         )
+    except BaseException:
+        for fd in ours:
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in set(theirs):
+            os.close(fd)
+
+    def collect():
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = status  # or Popen.__del__ would poll the pid, which may be another process by then
+        return status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+    # collect() holds proc: a Popen dropped early polls from __del__ and would reap the child under us.
+    return Launched(proc.pid, ours, os.pidfd_open(proc.pid), collect)
+
+
+class ForkServer:
+    """The harness's end of fork_server_python.py: one interpreter per run stage, forked per test."""
+
+    def __init__(self, uid, spec, env, limits):
+        self.control, theirs = socket.socketpair()
+        rlimits = ",".join(f"{which}:{soft}:{hard}" for which, soft, hard in rlimit_settings(limits))
+        argv = [*spec["command"], str(theirs.fileno()), str(uid), rlimits, *spec["program"]]
+        # Root, not the sandbox uid: the program's kill(-1) and ptrace cannot reach it. Its own output
+        # goes to the harness's stderr, which the runner keeps for diagnostics.
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=2, stderr=2, cwd=WORK_DIR, env=env, pass_fds=[theirs.fileno()]
+        )
+        self.proc.stdin.close()  # a pipe at EOF, as the tests' stdin will be: same buffering as theirs
+        theirs.close()
+        self._buffer = b""
+
+    def _line(self):
+        while b"\n" not in self._buffer:
+            chunk = self.control.recv(4096)
+            if not chunk:
+                raise RuntimeError("the fork server died")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode().split()
+
+    def launch(self, merge_stderr):
+        theirs, ours = stage_pipes(merge_stderr)
+        try:
+            socket.send_fds(self.control, [b"run"], list(theirs))
+        finally:
+            for fd in set(theirs):
+                os.close(fd)
+        kind, pid = self._line()
+        if kind != "pid":
+            raise RuntimeError(f"fork server said {kind!r}")
+
+        def collect():
+            kind, status, cpu, maxrss = self._line()
+            if kind != "exit":
+                raise RuntimeError(f"fork server said {kind!r}")
+            return int(status), float(cpu), int(maxrss)
+
+        return Launched(int(pid), ours, os.dup(self.control.fileno()), collect)
+
+    def stop(self):
+        self.control.close()
+        self.proc.kill()  # it holds nothing worth a clean exit
+        self.proc.wait()
+
+
+def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False, server=None):
+    """Run one program under the limits and measure it; returns the stage report (no verdict).
+
+    With merge_stderr the program's stderr is its stdout pipe (one stream, in write order). With a
+    fork server the program is a fork of it instead of a fresh exec of argv.
+    """
+    output_cap = limits["max_output_kib"] * 1024
+    started = time.monotonic()
+    report = {"exit_code": None, "signal": None, "killed": None, "exec_error": None, "merged": merge_stderr}
+    try:
+        proc = server.launch(merge_stderr) if server else spawn(uid, argv, env, limits, merge_stderr)
     except OSError as exc:
         report.update(
             exec_error=os.strerror(exc.errno or 0),
@@ -181,9 +326,7 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
         )
         return report
 
-    pidfd = os.pidfd_open(proc.pid)
-    out_fd = proc.stdout.fileno()
-    err_fd = proc.stderr.fileno() if proc.stderr else None
+    out_fd, err_fd, stdin_fd = proc.out_fd, proc.err_fd, proc.stdin_fd
     streams = {fd: bytearray() for fd in (out_fd, err_fd) if fd is not None}
     truncated = {fd: False for fd in streams}
     pending = memoryview(stdin_bytes)
@@ -191,13 +334,12 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
     for fd in streams:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
-    stdin_fd = proc.stdin.fileno()
     if pending:
         os.set_blocking(stdin_fd, False)
         selector.register(stdin_fd, selectors.EVENT_WRITE)
     else:
-        proc.stdin.close()
-    selector.register(pidfd, selectors.EVENT_READ)
+        proc.close_stdin()
+    selector.register(proc.exit_fd, selectors.EVENT_READ)
 
     deadline = started + limits["wall_time_s"]
     cpu_limit = cpu_kill_s(limits)
@@ -228,8 +370,8 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
             timeout = min(deadline, cpu_check_at) - now
         for key, _ in selector.select(timeout):
             fd = key.fd
-            if fd == pidfd:  # the program is done: whatever it left behind dies now
-                selector.unregister(pidfd)
+            if fd == proc.exit_fd:  # the program is done: whatever it left behind dies now
+                selector.unregister(fd)
                 kill_all(uid)
                 exited_at = time.monotonic()
             elif fd == stdin_fd:
@@ -241,7 +383,7 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
                     pending = pending[:0]
                 if not pending:
                     selector.unregister(fd)
-                    proc.stdin.close()
+                    proc.close_stdin()
             else:
                 chunk = os.read(fd, READ_CHUNK_BYTES)
                 if not chunk:
@@ -256,25 +398,20 @@ def run_stage(uid, argv, env, limits, stdin_bytes, merge_stderr=False):
                     if report["killed"] is None:
                         report["killed"] = "output"
                     kill_all(uid)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = status
+    status, cpu, maxrss = proc.collect()
     wall = time.monotonic() - started
-    kill_all(uid)
-    reap()  # orphans reparented to us (we are PID 1)
+    clear_uid(uid)
     selector.close()
-    os.close(pidfd)
-    for handle in (proc.stdin, proc.stdout, proc.stderr):
-        if handle and not handle.closed:
-            handle.close()
+    proc.close()
 
     if os.WIFSIGNALED(status):
         report["signal"] = os.WTERMSIG(status)
     else:
         report["exit_code"] = os.WEXITSTATUS(status)
     report.update(
-        cpu_time_s=round(usage.ru_utime + usage.ru_stime, 4),
+        cpu_time_s=round(cpu, 4),
         wall_time_s=round(wall, 4),
-        memory_kib=usage.ru_maxrss,
+        memory_kib=maxrss,
         stdout=base64.b64encode(bytes(streams[out_fd])).decode(),
         stderr=base64.b64encode(bytes(streams.get(err_fd, b""))).decode(),
         stdout_truncated=truncated[out_fd],
@@ -288,29 +425,45 @@ def clean_exit(report):
 
 
 def main():
+    if os.getpid() != 1:  # kill_all relies on the protection the kernel gives a pid namespace's init
+        raise RuntimeError("the harness must be the container's PID 1")
+    # Python's own SIGINT handler would raise KeyboardInterrupt here if the sandbox uid sent one while
+    # kill_all holds that uid. A handler (unlike SIG_IGN) is reset by exec, so programs are unaffected.
+    signal.signal(signal.SIGINT, lambda *_: None)
     job = json.loads(sys.stdin.buffer.readline())
     uid = int(job["uid"])
     if not 1000 <= uid < 65536:
         raise ValueError("sandbox uid out of range")
     env = job["env"]
+    run = job["run"]
+    server_spec = run.get("fork_server")
+    # Started first, it boots while the files are written; it reads nothing before the first test.
+    server = ForkServer(uid, server_spec, env, run["limits"]) if server_spec and job["tests"] else None
+    try:
+        stages(job, uid, env, server)
+        emit({"event": "done"})
+    finally:
+        if server:
+            server.stop()
+
+
+def stages(job, uid, env, server):
     write_files(uid, job["files"])
     compile_step = job.get("compile")
     if compile_step:
         report = run_stage(uid, compile_step["argv"], env, compile_step["limits"], b"")
         emit({"event": "compile", **report})
         if report["exit_code"] != 0 or report["killed"]:
-            emit({"event": "done"})
             return
     run = job["run"]
     runs = int(run.get("runs", 1))
     for index, test in enumerate(job["tests"]):
         stdin = base64.b64decode(test["stdin"])
         for attempt in range(runs):  # number_of_runs: the first run that fails ends the repeats
-            report = run_stage(uid, run["argv"], env, run["limits"], stdin, bool(run.get("merge_stderr")))
+            report = run_stage(uid, run["argv"], env, run["limits"], stdin, bool(run.get("merge_stderr")), server)
             emit({"event": "test", "index": index, "run": attempt, **report})
             if not clean_exit(report):
                 break
-    emit({"event": "done"})
 
 
 if __name__ == "__main__":

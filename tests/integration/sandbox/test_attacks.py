@@ -9,6 +9,7 @@ Podman's default profile some of them are expected to fail.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,7 +32,10 @@ import pytest
 from kodewar.settings import Settings
 from sandbox.languages import Language
 from sandbox.result import Result
+from sandbox.runner import Runner, TestCallback
 from sandbox.statuses import Status
+from sandbox.submission import Submission
+from tests.conftest import RecordingAPI
 from tests.integration.sandbox.programs import Run
 
 LIMITS = {"cpu_time_s": 1, "wall_time_s": 2, "memory_mb": 64}
@@ -41,6 +45,23 @@ HOST_DISK_SLACK_BYTES = 256 * 1024 * 1024  # others may use the disk meanwhile
 WORKER_RSS_GROWTH_KIB = 64 * 1024
 REFUSED = {"EPERM", "ENOSYS"}
 SEED = "def solution(x): return x * 2"
+
+
+class ForkedPythonRunner(Runner):
+    """Runs Python tests as forks of the fork server even one at a time; other languages never fork."""
+
+    def run(self, submission: Submission, on_test: TestCallback | None = None) -> Result:
+        if submission.language.key != "python":
+            pytest.skip("only Python has a fork server")
+        return super().run(submission, on_test)
+
+
+@pytest.fixture(params=["fresh", "fork-server"])
+def runner(request: pytest.FixtureRequest, settings: Settings, podman_api: RecordingAPI) -> Runner:
+    """Every attack runs with a fresh interpreter per test, and Python's again as forks of its fork server."""
+    if request.param == "fresh":
+        return Runner(dataclasses.replace(settings.sandbox, fork_servers=False), podman_api)
+    return ForkedPythonRunner(dataclasses.replace(settings.sandbox, fork_server_min_runs=1), podman_api)
 
 
 def assert_healthy(run: Run) -> None:
@@ -109,8 +130,10 @@ def test_fork_bomb(run: Run, language: str, code: str) -> None:
 
 
 PY_MEMORY_BOMB = "chunks = []\nwhile True:\n    chunks.append(b'x' * (10 << 20))\n"
-CPP_MEMORY_BOMB = "#include <cstdio>\nint main() { auto *c = new int[512][512][512]; c[7][1][2] = 1; " \
-    "std::printf(\"%d\\n\", c[1][2][3]); }\n"
+CPP_MEMORY_BOMB = (
+    "#include <cstdio>\nint main() { auto *c = new int[512][512][512]; c[7][1][2] = 1; "
+    'std::printf("%d\\n", c[1][2][3]); }\n'
+)
 C_MMAP_BOMB = r"""
 #define _GNU_SOURCE
 #include <string.h>
@@ -267,8 +290,11 @@ def test_seek_two_gigabytes_and_write(run: Run) -> None:
 @pytest.mark.usefixtures("host_disk")
 def test_filling_the_tmpfs_stops_at_its_size(run: Run, settings: Settings) -> None:
     limits = {**LIMITS, "wall_time_s": 5}
-    sizes_mb = {"/tmp": settings.sandbox.tmp_dir_mb, "/box": settings.sandbox.work_dir_mb,
-                "/dev/shm": settings.sandbox.shm_mb}
+    sizes_mb = {
+        "/tmp": settings.sandbox.tmp_dir_mb,
+        "/box": settings.sandbox.work_dir_mb,
+        "/dev/shm": settings.sandbox.shm_mb,
+    }
     result = run("python", PY_FILL_DIR, tests=[{"input": root} for root in sizes_mb], limits=limits)
     for index, (root, size_mb) in enumerate(sizes_mb.items()):
         report = stdout_json(result, index)
@@ -466,8 +492,14 @@ def test_symlink_plants_do_not_reach_the_host_or_the_next_run(run: Run, tmp_path
     guarded = ["/etc/passwd", "/etc/shadow", str(host_file)]
     before = {path: (sha256(path), os.stat(path).st_mtime_ns) for path in guarded}
     listing = sorted(os.listdir(tmp_path))
-    targets = ["/etc/passwd", "/etc/shadow", str(host_file), "/proc/1/root/etc/passwd",
-               "/run/user/1001/podman/podman.sock", str(tmp_path)]
+    targets = [
+        "/etc/passwd",
+        "/etc/shadow",
+        str(host_file),
+        "/proc/1/root/etc/passwd",
+        "/run/user/1001/podman/podman.sock",
+        str(tmp_path),
+    ]
     result = run("python", PY_PLANT, tests=[{"input": " ".join(targets)}] * 2, limits=LIMITS)
     assert result.tests[0].status is Status.ACCEPTED, result.as_dict()
     # the second test runs the planted main.py -> /etc/passwd: the user broke their own program only
@@ -520,8 +552,9 @@ def free_port() -> int:
 
 
 def redis_cli(port: int, *args: str) -> str:
-    done = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args],
-                          capture_output=True, text=True, timeout=10, check=True)
+    done = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], capture_output=True, text=True, timeout=10, check=True
+    )
     return done.stdout
 
 
@@ -533,9 +566,25 @@ def redis_port() -> Iterator[int]:
         pytest.fail("redis-server/redis-cli not installed; run `make install`")
     port = free_port()
     proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -617,15 +666,47 @@ if call("unshare", 0x10000000 | 0x00020000) >= 0:  # CLONE_NEWUSER | CLONE_NEWNS
 print(json.dumps(out))
 """
 SYSCALL_NUMBERS = {
-    "x86_64": {"mount": 165, "add_key": 248, "keyctl": 250, "settimeofday": 164, "clock_settime": 227,
-               "init_module": 175, "finit_module": 313, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
-               "io_uring_setup": 425, "ptrace": 101, "unshare": 272},
-    "aarch64": {"mount": 40, "add_key": 217, "keyctl": 219, "settimeofday": 170, "clock_settime": 112,
-                "init_module": 105, "finit_module": 273, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
-                "io_uring_setup": 425, "ptrace": 117, "unshare": 97},
+    "x86_64": {
+        "mount": 165,
+        "add_key": 248,
+        "keyctl": 250,
+        "settimeofday": 164,
+        "clock_settime": 227,
+        "init_module": 175,
+        "finit_module": 313,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "userfaultfd": 323,
+        "io_uring_setup": 425,
+        "ptrace": 101,
+        "unshare": 272,
+    },
+    "aarch64": {
+        "mount": 40,
+        "add_key": 217,
+        "keyctl": 219,
+        "settimeofday": 170,
+        "clock_settime": 112,
+        "init_module": 105,
+        "finit_module": 273,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "userfaultfd": 282,
+        "io_uring_setup": 425,
+        "ptrace": 117,
+        "unshare": 97,
+    },
 }
-MUST_BE_REFUSED = ("unshare", "mount", "add_key", "keyctl", "settimeofday", "clock_settime", "init_module",
-                   "finit_module")
+MUST_BE_REFUSED = (
+    "unshare",
+    "mount",
+    "add_key",
+    "keyctl",
+    "settimeofday",
+    "clock_settime",
+    "init_module",
+    "finit_module",
+)
 MUST_FAIL = ("bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "ptrace")
 
 
@@ -670,10 +751,41 @@ else:
 
 
 def test_signals_to_the_supervisor(run: Run) -> None:
-    tests = [{"input": "all", "expected": "delivered sibling killed"}, {"input": "parent", "expected": "EPERM"},
-             {"input": "init", "expected": "EPERM"}, {"input": "ok", "expected": "alive"}]
+    tests = [
+        {"input": "all", "expected": "delivered sibling killed"},
+        {"input": "parent", "expected": "EPERM"},
+        {"input": "init", "expected": "EPERM"},
+        {"input": "ok", "expected": "alive"},
+    ]
     result = run("python", PY_SIGNALS, tests=tests, limits=LIMITS)
     assert [t.status for t in result.tests] == [Status.ACCEPTED] * 4, [t.stdout.text for t in result.tests]
+    assert_healthy(run)
+
+
+PY_SIGNAL_STORM = """
+import os, signal, time
+supervisors = {1, os.getppid()}  # the harness, and the fork server when there is one
+if os.fork() == 0:  # a daemon that signals them until it is killed
+    os.setsid()
+    storm = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGSTOP, signal.SIGKILL,
+             signal.SIGCONT, signal.SIGPIPE, signal.SIGALRM]
+    while True:
+        for pid in supervisors:
+            for sig in storm:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+time.sleep(0.05)
+print("ok")
+"""
+
+
+def test_a_signal_storm_while_the_supervisor_cleans_up(run: Run) -> None:
+    """The harness holds the sandbox uid for the instant of each kill: a daemon signalling everything
+    then must still not stop, kill or interrupt it."""
+    result = run("python", PY_SIGNAL_STORM, tests=[{"input": "", "expected": "ok"}] * 6, limits=LIMITS)
+    assert [t.status for t in result.tests] == [Status.ACCEPTED] * 6, result.as_dict()
     assert_healthy(run)
 
 
@@ -700,8 +812,12 @@ print("parent done", flush=True)
 
 def test_setsid_daemon_is_killed_when_the_program_ends(run: Run) -> None:
     limits = {**LIMITS, "wall_time_s": 5}
-    tests = [{"input": "detached", "expected": "parent done"}, {"input": "look", "expected": "others 0"},
-             {"input": "attached", "expected": "parent done"}, {"input": "look", "expected": "others 0"}]
+    tests = [
+        {"input": "detached", "expected": "parent done"},
+        {"input": "look", "expected": "others 0"},
+        {"input": "attached", "expected": "parent done"},
+        {"input": "look", "expected": "others 0"},
+    ]
     result = run("python", PY_DAEMON, tests=tests, limits=limits)
     assert [t.status for t in result.tests] == [Status.ACCEPTED] * 4, result.as_dict()
     for test in result.tests[::2]:
@@ -780,14 +896,22 @@ SHADOW_LINE = re.compile(r"^[a-z_][a-z0-9_-]*:[^:\s]*:\d*:\d*:\d*:", re.M)
         ("c", '#include "/etc/shadow"\nint main(void) { return 0; }\n'),
         ("cpp", '#include "/etc/shadow"\nint main() { return 0; }\n'),
         ("c", "char big[1 << 30] = {1};\nint main(int argc, char **argv) { (void)argv; return big[argc << 20]; }\n"),
-        ("cpp", "template <int N> struct F { static const int v = F<N + 1>::v; };\n"
-                "int main() { return F<0>::v; }\n"),
-        ("cpp", "#include <utility>\n"
-                "template <class T> struct D { using t = typename D<std::pair<T, T>>::t; };\n"
-                "int main() { D<int>::t x; return 0; }\n"),
+        ("cpp", "template <int N> struct F { static const int v = F<N + 1>::v; };\nint main() { return F<0>::v; }\n"),
+        (
+            "cpp",
+            "#include <utility>\n"
+            "template <class T> struct D { using t = typename D<std::pair<T, T>>::t; };\n"
+            "int main() { D<int>::t x; return 0; }\n",
+        ),
     ],
-    ids=["c-dev-random", "c-etc-shadow", "cpp-etc-shadow", "c-huge-object", "cpp-template-recursion",
-         "cpp-template-bomb"],
+    ids=[
+        "c-dev-random",
+        "c-etc-shadow",
+        "cpp-etc-shadow",
+        "c-huge-object",
+        "cpp-template-recursion",
+        "cpp-template-bomb",
+    ],
 )
 def test_compile_time_attacks(run: Run, settings: Settings, language: str, code: str) -> None:
     started = time.monotonic()

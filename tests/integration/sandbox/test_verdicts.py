@@ -106,8 +106,15 @@ def test_verdict_matrix(run: Run, language: str) -> None:
     got = {case: status.description for case, status in statuses.items()}
     want = {case: status.description for case, status in expected.items()}
     detail = {
-        case: {"message": t.message, "exit": t.exit_code, "signal": t.signal, "time": t.time,
-               "wall": t.wall_time, "kib": t.memory, "stderr": t.stderr.text[-300:]}
+        case: {
+            "message": t.message,
+            "exit": t.exit_code,
+            "signal": t.signal,
+            "time": t.time,
+            "wall": t.wall_time,
+            "kib": t.memory,
+            "stderr": t.stderr.text[-300:],
+        }
         for case, t in tests.items()
         if statuses[case] is not expected[case]
     }
@@ -163,7 +170,12 @@ def test_seed_example_through_the_cli(tmp_path: Path) -> None:
     tests.write_text(json.dumps([{"input": "2", "expected": "4"}, {"input": "5", "expected": "11"}]))
     done = subprocess.run(
         [sys.executable, "-m", "kodewar.cli", "run", str(source), "-l", "python", "--tests", str(tests), "--json"],
-        capture_output=True, text=True, cwd=REPO, env=os.environ, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=os.environ,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)

@@ -1,10 +1,14 @@
 """The isolation flags are the product: pin each one so a change to them is a deliberate act."""
 
 import base64
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.job import build_job, deadline_s
-from sandbox.languages import load_registry
+from sandbox.languages import RegistryError, load_registry
 from sandbox.limits import LimitPolicy
 from sandbox.spec import container_spec
 from sandbox.submission import build_submission
@@ -37,8 +41,6 @@ def test_container_spec_isolation_flags() -> None:
 
 
 def test_cgroup_limits_when_the_host_delegates_them() -> None:
-    from dataclasses import replace
-
     spec = container_spec(REGISTRY["python"], LimitPolicy().defaults, replace(CONFIG, cgroup_limits=True), "x")
     assert spec["resource_limits"]["pids"]["limit"] > 0  # type: ignore[index]
 
@@ -57,6 +59,33 @@ def test_function_mode_runs_the_wrapper_on_the_source() -> None:
     job = build_job(submission(seed), CONFIG, 12345)
     assert job["run"]["argv"] == ["python3", "-E", "-s", "function_python.py", "main.py", "solution"]  # type: ignore[index]
     assert set(job["files"]) == {"main.py", "function_python.py"}  # type: ignore[arg-type]
+
+
+def test_a_python_submission_with_several_runs_gets_a_fork_server() -> None:
+    two = {"code": "print(input())", "language": "python", "test_cases": [{"input": "1"}, {"input": "2"}]}
+    spec = build_job(submission({**two, "args": ["a", "b"]}), CONFIG, 12345)["run"]["fork_server"]  # type: ignore[index]
+    assert spec["command"][:5] == ["python3", "-E", "-s", "-P", "-c"]  # -P: nothing from /box imported as root
+    assert "def serve(" in spec["command"][5]
+    assert spec["program"] == ["main.py", "a", "b"]
+    function = build_job(submission({**two, "code": "def solution(x): return x"}), CONFIG, 1)["run"]["fork_server"]  # type: ignore[index]
+    assert function["program"] == ["function_python.py", "main.py", "solution"]
+    one = {**two, "test_cases": [{"input": "1"}]}
+    assert "fork_server" not in build_job(submission(one), CONFIG, 1)["run"]  # type: ignore[operator]
+    assert "fork_server" in build_job(submission({**one, "number_of_runs": 2}), CONFIG, 1)["run"]  # type: ignore[operator]
+    off = replace(CONFIG, fork_servers=False)
+    assert "fork_server" not in build_job(submission(two), off, 1)["run"]  # type: ignore[operator]
+    c = {"code": "int main(){}", "language": "c", "test_cases": [{"input": "1"}, {"input": "2"}]}
+    assert "fork_server" not in build_job(submission(c), CONFIG, 1)["run"]  # type: ignore[operator]
+
+
+def test_the_registry_refuses_an_unknown_fork_server(tmp_path: Path) -> None:
+    registry = tmp_path / "languages.toml"
+    registry.write_text('[x]\nname = "X"\nversion = "1"\nsource = "x"\nrun = ["x", "{source}"]\nfork_server = "x"\n')
+    with pytest.raises(RegistryError, match="fork_server must be one of"):
+        load_registry(registry)
+    registry.write_text('[x]\nname = "X"\nversion = "1"\nsource = "x"\nrun = ["python3"]\nfork_server = "python"\n')
+    with pytest.raises(RegistryError, match=r"needs \{source\}"):
+        load_registry(registry)
 
 
 def test_deadline_covers_every_stage() -> None:
