@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
 import time
@@ -21,8 +20,6 @@ from sandbox.verdict import Stage, compile_status, judge_test
 
 if TYPE_CHECKING:  # the pool (threads, executors) is the workers'; a one-off `kodewar run` never loads it
     from sandbox.pool import WarmPool
-
-log = logging.getLogger(__name__)
 
 HARNESS_STDERR_CAP_BYTES = 16 * 1024
 RESULT_OVERHEAD_BYTES = 1024 * 1024  # JSON, base64 and framing around the captured outputs
@@ -94,7 +91,9 @@ class Runner:
             finally:
                 stream.close()
         except TimeoutError:
-            log.warning("sandbox %s passed its deadline; removing it", name)
+            import logging  # only here: logging costs every `kodewar run` ~4 ms of imports
+
+            logging.getLogger(__name__).warning("sandbox %s passed its deadline; removing it", name)
             removed = True
             self.api.remove(container_id)
             return failed_before_tests(
