@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import random
 import socket
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -33,6 +35,9 @@ def sleeper(seconds: float, factor: int = 2) -> dict[str, Any]:
     return {"code": code, "language": "python", "test_cases": [{"input": "2", "expected": "4"}]}
 
 
+EXPLICIT_PORTS_LOW = 20000  # free_port_run's runs start at or above this, below the ephemeral range
+
+
 def free_port() -> int:
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,11 +45,13 @@ def free_port() -> int:
 
 
 def free_port_run(length: int, attempts: int = 50) -> int:
-    """The first of `length` consecutive free loopback ports (worker i serves metrics on base + i)."""
+    """The first of `length` consecutive free loopback ports (worker i serves metrics on base + i).
+
+    Below the kernel's ephemeral range: a port in it, free now, can be handed to any outgoing
+    connection or bind(0) before a worker started later binds it."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(attempts):
-        base = free_port()
-        if base + length > 65535:
-            continue
+        base = random.randrange(EXPLICIT_PORTS_LOW, ephemeral_low - length)
         sockets = []
         try:
             for port in range(base, base + length):
