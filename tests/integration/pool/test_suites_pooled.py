@@ -1,14 +1,11 @@
 """The attack catalog and the verdict matrix, run again through warm-pool containers (see conftest):
-the pool changes when a container starts, never what it is.
-
-Not here yet: the setsid-daemon case. Through a warm container it failed 2 runs in 4 under load (a
-"look" test still saw another process); it passes on the cold path, which keeps running it.
-Investigate before re-adding it."""
+the pool changes when a container starts, never what it is."""
 
 from tests.integration.sandbox.test_attacks import (  # noqa: F401 - collected here with the pooled `run`
     host_disk,
     redis_port,
     test_a_million_files,
+    test_a_signal_storm_while_the_supervisor_cleans_up,
     test_compile_time_attacks,
     test_cpu_loop_sleep_pause_and_sigstop_end_at_the_limit,
     test_disk_fill_single_file_hits_the_file_size_limit,
@@ -24,6 +21,7 @@ from tests.integration.sandbox.test_attacks import (  # noqa: F401 - collected h
     test_proc_and_environment_leak_nothing,
     test_proc_self_exe_cannot_be_overwritten,
     test_seek_two_gigabytes_and_write,
+    test_setsid_daemon_is_killed_when_the_program_ends,
     test_signals_to_the_supervisor,
     test_symlink_plants_do_not_reach_the_host_or_the_next_run,
 )
