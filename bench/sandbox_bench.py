@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -195,6 +196,8 @@ class Bench:
         self.registry = load_registry()
         self.api = PodmanAPI(settings.sandbox.podman_url, settings.sandbox.api_timeout_s)
         self.runner = Runner(settings.sandbox, self.api)
+        # The same without fork servers: every test a fresh interpreter (what the scaling section compares).
+        self.fresh_runner = Runner(dataclasses.replace(settings.sandbox, fork_servers=False), self.api)
         self._local = threading.local()
         self.podman_prefix = podman_prefix(settings.worker_user)
         self.cli = cli_command()
@@ -213,7 +216,7 @@ class Bench:
         return build_submission(body, self.registry, self.settings.sandbox.policy, self.settings.sandbox.caps)
 
     def thread_runner(self) -> Runner:
-        """One Runner (one podman-py session) per thread, as a worker thread would hold it."""
+        """One Runner per thread, as a worker thread would hold it."""
         runner: Runner | None = getattr(self._local, "runner", None)
         if runner is None:
             runner = self._local.runner = Runner(self.settings.sandbox)
@@ -342,10 +345,14 @@ def bench_scaling(bench: Bench, languages: list[Language]) -> dict[str, Any]:
         many_tests = [{"input": f"{i}\n", "expected": str(2 * i)} for i in range(1, SCALING_TESTS + 1)]
         many = bench.submission(language, code, many_tests)
         walls: list[float] = []
+        fresh_walls: list[float] = []
+        expected = [t["expected"] for t in many_tests]
         variants: dict[str, Callable[[], None]] = {
             "1 test": partial(bench.run_runner, one, ["42"]),
-            f"{SCALING_TESTS} tests": partial(run_recording, bench, many, [t["expected"] for t in many_tests], walls),
+            f"{SCALING_TESTS} tests": partial(run_recording, bench, many, expected, walls),
         }
+        if language.fork_server:  # the same 20 tests with a fresh interpreter each, for comparison
+            variants["fresh"] = partial(run_recording, bench, many, expected, fresh_walls, bench.fresh_runner)
         try:
             samples = interleaved(variants, bench.args.scaling_iterations)
         except RUN_FAILURES as exc:
@@ -369,15 +376,28 @@ def bench_scaling(bench: Bench, languages: list[Language]) -> dict[str, Any]:
         rows.append([language.key, str(len(s1.values)), ms(s1.p50), ms(s1.p95), ms(sn.p50), ms(sn.p95),
                      fmt_ratio(value), f"{per_test * 1000:.1f}", f"{program_wall * 1000:.1f}",
                      verdict(value, SCALING_TARGET_RATIO)])
+        if "fresh" in samples:
+            sf = samples["fresh"]
+            fresh_ratio = ratio(sf.p50, s1.p50)
+            report[language.key]["without_fork_server"] = {
+                "many_tests": sf.as_dict(),
+                "ratio_p50": round(fresh_ratio, 3),
+                "program_wall_p50_s": round(percentile(fresh_walls, 0.5), 4),
+            }
+            rows.append([f"{language.key}, no fork server", str(len(sf.values)), ms(s1.p50), ms(s1.p95), ms(sf.p50),
+                         ms(sf.p95), fmt_ratio(fresh_ratio), f"{(sf.p50 - s1.p50) / (SCALING_TESTS - 1) * 1000:.1f}",
+                         f"{percentile(fresh_walls, 0.5) * 1000:.1f}", "(comparison)"])
     header = ["language", "n", "1 test p50", "1 test p95", f"{SCALING_TESTS} tests p50", f"{SCALING_TESTS} tests p95",
               "ratio", "ms added/test", "program wall/test", f"<= {SCALING_TARGET_RATIO}x"]
     bench.show(f"1 test vs {SCALING_TESTS} tests, Runner.run (ms)", header, rows)
     return report
 
 
-def run_recording(bench: Bench, submission: Submission, expected: list[str], walls: list[float]) -> None:
+def run_recording(
+    bench: Bench, submission: Submission, expected: list[str], walls: list[float], runner: Runner | None = None
+) -> None:
     """Runner.run, keeping each test's wall_time as the harness measured it (spawn to reap)."""
-    result = bench.runner.run(submission).as_dict()
+    result = (runner or bench.runner).run(submission).as_dict()
     check_result(result, expected)
     walls.extend(float(t["wall_time"]) for t in result["tests"])  # type: ignore[attr-defined]
 

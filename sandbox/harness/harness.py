@@ -1,10 +1,12 @@
 """KodeWar's in-container harness. Runs as the container's PID 1, uid 0 with only CAP_SETUID/SETGID.
 
 It reads one job (a JSON line) from stdin, then for each stage (write files, compile, each test) forks a
-child that drops to the job's unprivileged uid, sets rlimits and execs. It measures every stage with
-wait4 and reports one JSON line per stage on stdout, which is the runner's attach pipe: results never
-pass through files the sandbox could write. The harness itself never touches /box by path; only
-children that already dropped privileges do. Standard library only: it runs in every language image.
+child that drops to the job's unprivileged uid, sets rlimits and execs (or, for a language with a fork
+server, has that server fork the test: see ForkServer). It measures every stage with wait4 and reports
+one JSON line per stage on stdout, which is the runner's attach pipe: results never pass through files
+the sandbox could write. After each stage every process of the uid is killed and reaped. The harness
+itself never touches /box by path; only children that already dropped privileges do. Standard library
+only, and few imports (each costs every sandbox its start-up): it runs in every language image.
 """
 
 import binascii
