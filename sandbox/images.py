@@ -19,7 +19,7 @@ import requests
 from podman.api import create_tar, prepare_containerignore
 from podman.api.client import APIResponse
 
-from sandbox.languages import Language
+from sandbox.languages import IMAGES_DIR, Language
 
 BUILD_NETWORK_MODE = "host"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -57,14 +57,14 @@ def build_image(
     so a periodic rebuild meant to pick them up must pass it.
     """
     ref = language.image(prefix)
-    context = language.dockerfile.parent
+    context = IMAGES_DIR  # every language's directory, and common/ (the install script they share)
     if not language.dockerfile.is_file():
         raise ImageBuildError(f"building {ref}: no Dockerfile at {language.dockerfile}")
     if base.startswith(LOCAL_PREFIX) and not image_exists(client, base):
         # podman would try to pull it from a registry named "localhost" and fail obscurely
         raise ImageBuildError(f"building {ref}: base image {base} is missing (build it with scripts/base-image.sh)")
     params: dict[str, object] = {
-        "dockerfile": language.dockerfile.name,
+        "dockerfile": str(language.dockerfile.relative_to(IMAGES_DIR)),
         "t": ref,
         "buildargs": json.dumps({"BASE": base}),
         "networkmode": BUILD_NETWORK_MODE,

@@ -322,7 +322,7 @@ class ForkServer:
 
     def stop(self):
         self.control.close()
-        with contextlib.suppress(ChildProcessError):  # a dead server may have been reaped already
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):  # a dead server may be reaped already
             os.kill(self.pid, signal.SIGKILL)  # it holds nothing worth a clean exit
             os.waitpid(self.pid, 0)
 
