@@ -493,10 +493,14 @@ def stages(job, uid, env, server):
 
 
 if __name__ == "__main__":
+    status = 0
     try:
         main()
     except BaseException:
         import traceback
 
         emit({"event": "error", "message": traceback.format_exc(limit=5)})
-        sys.exit(1)
+        status = 1
+    # Every report is flushed (emit does it) and every child reaped: the container can end now, without
+    # the interpreter's teardown, which the runner's removal would wait for.
+    os._exit(status)
