@@ -290,15 +290,17 @@ class ForkServer:
         finally:
             os.close(stdin_r)
             theirs.close()
-        self._buffer = b""
 
     def _line(self):
-        while b"\n" not in self._buffer:
-            chunk = self.control.recv(4096)
-            if not chunk:
+        """One line from the server, and not a byte more: what stays in the socket keeps the exit fd
+        (a dup of it) readable. Were "exit" read along with "pid", the stage would wait for the wall."""
+        line = b""
+        while not line.endswith(b"\n"):
+            peeked = self.control.recv(4096, self.socket.MSG_PEEK)  # blocks until something is there
+            if not peeked:
                 raise RuntimeError("the fork server died")
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+            end = peeked.find(b"\n")
+            line += self.control.recv(end + 1 if end >= 0 else len(peeked))
         return line.decode().split()
 
     def launch(self, merge_stderr):
