@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import os
+from functools import cache
+from pathlib import Path
 
 from sandbox.config import SandboxConfig
 from sandbox.languages import Language
@@ -19,6 +21,12 @@ BASE_ENV = {
     "LANG": "C.UTF-8",
     "LC_ALL": "C.UTF-8",
 }
+
+
+@cache
+def _shipped(path: Path) -> bytes:
+    """A file of ours that travels in every job (wrapper, fork server): read once per process."""
+    return path.read_bytes()
 
 
 def _b64(data: bytes) -> str:
@@ -49,7 +57,7 @@ def build_job(submission: Submission, config: SandboxConfig, uid: int) -> dict[s
     run_argv = [*language.argv(language.run, **values), *submission.args]
     if submission.mode == "function":  # the wrapper runs in the source's place and calls the function
         wrapper = function_wrapper_path(language)
-        files[wrapper.name] = _b64(wrapper.read_bytes())
+        files[wrapper.name] = _b64(_shipped(wrapper))
         run_argv = language.argv(function_run_template(language, submission.function_name), **values)
     run: dict[str, object] = {
         "argv": run_argv,
@@ -84,7 +92,7 @@ def fork_server(language: Language, run_argv: list[str]) -> dict[str, list[str]]
     wrapper sits where {source} is in the template)."""
     assert language.fork_server is not None
     at = language.run.index("{source}")
-    source = FORK_SERVER_SOURCES[language.fork_server].read_text()
+    source = _shipped(FORK_SERVER_SOURCES[language.fork_server]).decode()
     return {"command": [*run_argv[:at], "-P", "-c", source], "program": run_argv[at:]}
 
 
