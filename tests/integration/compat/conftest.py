@@ -11,7 +11,7 @@ import judge0
 import pytest
 
 from kodewar.stack import LocalStack
-from tests.integration.service.support import free_port, free_port_run
+from tests.integration.service.support import running_stack
 
 LANGUAGES = ["python", "c", "cpp", "javascript"]
 SLOTS = 2
@@ -19,20 +19,10 @@ SLOTS = 2
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    local = LocalStack(
-        tmp_path_factory.mktemp("compat-stack"),
-        api_port=free_port(),
-        redis_port=free_port(),
-        workers=1,
-        slots=SLOTS,
-        languages=LANGUAGES,
-        worker_metrics_port=free_port_run(2),
-    )
-    local.start()
-    try:
+    with running_stack(
+        tmp_path_factory.mktemp("compat-stack"), workers=1, slots=SLOTS, languages=LANGUAGES, metrics_ports=2
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="session")

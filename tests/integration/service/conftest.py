@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from kodewar.stack import LocalStack, Process
-from tests.integration.service.support import Client, free_port, free_port_run, wait_until
+from tests.integration.service.support import Client, running_stack, wait_until
 
 WORKERS = 2
 SLOTS = 2
@@ -36,21 +36,10 @@ ClientFactory = Callable[..., Client]
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state = tmp_path_factory.mktemp("stack")
-    local = LocalStack(
-        state,
-        api_port=free_port(),
-        redis_port=free_port(),
-        workers=WORKERS,
-        slots=SLOTS,
-        languages=["python"],
-        worker_metrics_port=free_port_run(METRICS_PORTS),
-        env=STACK_ENV,
-    )
-    local.start()
-    try:
+    with running_stack(
+        state, workers=WORKERS, slots=SLOTS, languages=["python"], metrics_ports=METRICS_PORTS, env=STACK_ENV
+    ) as local:
         yield local
-    finally:
-        local.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from kodewar.stack import LocalStack
 from sandbox.statuses import Status
 
 HTTP_TIMEOUT_S = 40.0  # above the API's longest long-poll (30 s)
@@ -65,6 +66,34 @@ def free_port_run(length: int, attempts: int = 50) -> int:
             for sock in sockets:
                 sock.close()
     raise RuntimeError(f"no run of {length} free ports found")
+
+
+@contextmanager
+def running_stack(
+    state: Path,
+    *,
+    workers: int,
+    slots: int,
+    languages: list[str],
+    metrics_ports: int,
+    env: dict[str, str] | None = None,
+) -> Iterator[LocalStack]:
+    """A LocalStack on free loopback ports (worker i's metrics on the run's base + i), stopped afterwards."""
+    local = LocalStack(
+        state,
+        api_port=free_port(),
+        redis_port=free_port(),
+        workers=workers,
+        slots=slots,
+        languages=languages,
+        worker_metrics_port=free_port_run(metrics_ports),
+        env=env or {},
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
 
 
 @dataclass
