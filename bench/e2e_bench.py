@@ -26,7 +26,6 @@ import json
 import math
 import os
 import platform
-import pwd
 import random
 import shutil
 import subprocess
@@ -46,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a plain script
     sys.path.insert(0, str(REPO))
 
+from bench.sandbox_bench import podman_prefix  # noqa: E402
 from kodewar.settings import Settings, load_settings  # noqa: E402
 from kodewar.stack import LocalStack  # noqa: E402
 from sandbox.languages import load_registry  # noqa: E402
@@ -103,16 +103,6 @@ def fmt(value: float, digits: int = 0) -> str:
 
 
 # -- host facts and floors ------------------------------------------------------------------------
-
-
-def podman_prefix(worker_user: str) -> list[str]:
-    entry = pwd.getpwnam(worker_user)
-    if os.geteuid() == entry.pw_uid:
-        return ["podman"]
-    if os.geteuid() != 0:
-        raise SystemExit(f"run the bench as root or as {worker_user}")
-    env = [f"XDG_RUNTIME_DIR=/run/user/{entry.pw_uid}", f"HOME={entry.pw_dir}"]
-    return ["runuser", "-u", worker_user, "--", "env", *env, "podman"]
 
 
 def host_info(settings: Settings) -> dict[str, Any]:
